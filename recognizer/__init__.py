@@ -1,0 +1,3 @@
+"""recognizer: real-time handwritten digit recognition in video."""
+
+__version__ = "0.1.0"
