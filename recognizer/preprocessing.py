@@ -1,0 +1,122 @@
+"""Turn a grayscale crop of a digit into an MNIST-style 28x28 image.
+
+MNIST digits are white ink on black, their longest side fitted into a 20x20 box with the aspect
+kept, and centred by centre of mass in a 28x28 image. A crop cut from a camera frame is dark ink on
+light paper, under uneven light, with any stroke width. `to_mnist` does, in order:
+
+- ink extraction: the local paper brightness (a max filter wider than a stroke) minus the pixel,
+  so shadows and light gradients across the crop cancel out; faint paper texture is cut off;
+- stroke normalization: a thin pen stroke on a large digit would shrink to a hair at 20 px, so
+  strokes thinner than MNIST's (relative to the digit size) are thickened before scaling;
+- fitting into MNIST_BOX and centring by centre of mass in MNIST_SIZE.
+
+All constants of this contract live here; `training` and `classifier` import them.
+"""
+
+import cv2
+import numpy as np
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+# The model sees uint8 pixels 0..255 and scales them itself (a Rescaling layer inside the model).
+INPUT_SCALE = 1.0 / 255.0
+
+# Stroke width relative to the digit's longest side, as estimated by `stroke_ratio`
+# (median over the MNIST test set: 0.107). Thinner strokes are thickened towards it.
+MNIST_STROKE_RATIO = 0.11
+THIN_STROKE_RATIO = 0.08
+# Ink at this fraction of the crop's strongest ink counts as full ink (MNIST strokes saturate).
+INK_SATURATION = 0.7
+# Ink below this fraction of the crop's strongest ink is paper texture or shadow, not ink.
+INK_FLOOR = 0.25
+# Ink weaker than this (in gray levels) is not ink at all: a blank crop stays blank.
+MIN_INK_CONTRAST = 24.0
+
+
+def percentiles_u8(image: np.ndarray, qs: tuple[float, ...]) -> list[int]:
+    """Percentiles of a uint8 image from its histogram: ~10x faster than np.percentile."""
+    hist = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(hist)
+    total = cumulative[-1]
+    return [int(np.searchsorted(cumulative, q / 100.0 * total)) for q in qs]
+
+
+def extract_ink(gray: np.ndarray) -> np.ndarray:
+    """White-on-black ink strength in 0..1 of a dark-on-light grayscale crop."""
+    h, w = gray.shape
+    k = max(3, (min(h, w) // 3) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    paper = cv2.dilate(gray, kernel)
+    paper = cv2.blur(paper, (k, k))
+    ink = cv2.subtract(paper, gray)
+    peak = percentiles_u8(ink, (99.5,))[0]
+    if peak < MIN_INK_CONTRAST:
+        return np.zeros(ink.shape, np.float32)
+    ink = ink.astype(np.float32) / peak
+    ink[ink < INK_FLOOR] = 0.0
+    return np.clip(ink / INK_SATURATION, 0.0, 1.0)
+
+
+def stroke_ratio(mask: np.ndarray) -> float:
+    """Estimated stroke width (2 * area / boundary length) over the mask's longest side."""
+    area = int(np.count_nonzero(mask))
+    if area == 0:
+        return 0.0
+    mask = mask.astype(np.uint8)
+    boundary = area - int(np.count_nonzero(cv2.erode(mask, np.ones((3, 3), np.uint8))))
+    ys, xs = np.nonzero(mask)
+    side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    return 2.0 * area / max(boundary, 1) / side
+
+
+def thicken(ink: np.ndarray) -> np.ndarray:
+    """Dilate strokes that are thinner than MNIST's, relative to the digit size."""
+    mask = ink > 0.5
+    ratio = stroke_ratio(mask)
+    if ratio == 0.0 or ratio >= THIN_STROKE_RATIO:
+        return ink
+    side = max(ink.shape)
+    grow = int(round((MNIST_STROKE_RATIO - ratio) * side))
+    if grow < 1:
+        return ink
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow + 1, grow + 1))
+    return cv2.dilate(ink, kernel)
+
+
+def fit_and_center(ink: np.ndarray) -> np.ndarray:
+    """Fit white-on-black ink (float 0..1) into MNIST_BOX, centre by mass in MNIST_SIZE; uint8."""
+    ys, xs = np.nonzero(ink > 0)
+    if ys.size == 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = ink.shape
+    scale = MNIST_BOX / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(ink, (new_w, new_h), interpolation=interpolation)
+    canvas = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    top, left = (MNIST_SIZE - new_h) // 2, (MNIST_SIZE - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = small
+    moments = cv2.moments(canvas)
+    if moments["m00"] > 0:
+        cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
+        shift = np.float32([[1, 0, (MNIST_SIZE - 1) / 2 - cx], [0, 1, (MNIST_SIZE - 1) / 2 - cy]])
+        canvas = cv2.warpAffine(canvas, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR)
+    return np.clip(canvas * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """A dark-on-light grayscale crop (uint8, HxW) as a 28x28 uint8 MNIST-style digit.
+
+    `ink_box` (x0, y0, x1, y1 in crop pixels) keeps only the ink inside it: the crop around it is
+    context for judging the paper, and any ink there belongs to a neighbour.
+    """
+    if gray.ndim != 2 or gray.size == 0:
+        raise ValueError(f"to_mnist takes a non-empty 2-D grayscale crop, got shape {gray.shape}")
+    ink = extract_ink(gray)
+    if ink_box is not None:
+        x0, y0, x1, y1 = ink_box
+        inside = np.zeros_like(ink)
+        inside[y0:y1, x0:x1] = ink[y0:y1, x0:x1]
+        ink = inside
+    return fit_and_center(thicken(ink))
