@@ -1,0 +1,138 @@
+"""Measure the pipeline on a source: per-stage medians, end-to-end fps, accuracy vs ground truth.
+
+Two passes over the source:
+1. the full job (draw and encode a video, write JSONL) for per-stage median times;
+2. headless with JSONL output only, timed end to end (process start-up excluded) for fps.
+Accuracy compares pass 2's readings with a ground-truth JSONL (`samples.read_truth` format): a
+reading is correct when its box overlaps a true box with IoU >= IOU_MATCH and the digit agrees.
+Flicker is the share of consecutive frames in which a track's reported digit changes.
+"""
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recognizer.classifier import Classifier
+from recognizer.core import box_iou, greedy_match
+from recognizer.pipeline import STAGES, RunOptions, run
+from recognizer.samples import read_truth
+
+IOU_MATCH = 0.4
+
+
+@dataclass
+class Accuracy:
+    frames: int = 0
+    readings: int = 0
+    truths: int = 0
+    correct: int = 0
+    found: int = 0  # readings that overlap a true digit, whatever their label
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.readings if self.readings else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.truths if self.truths else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def false_per_frame(self) -> float:
+        return (self.readings - self.found) / self.frames if self.frames else 0.0
+
+
+@dataclass
+class BenchReport:
+    source: str
+    frames: int
+    resolution_wh: tuple[int, int]
+    stage_ms: dict  # stage -> median milliseconds
+    fps: float  # end to end, headless with JSONL
+    accuracy: Accuracy | None
+    flicker: float | None
+    digits_per_frame: float
+
+
+def score_frame(accuracy: Accuracy, xyxy: np.ndarray, digits: np.ndarray, truth: dict) -> None:
+    true_xywh = np.array([d["box"] for d in truth["digits"]], np.float32).reshape(-1, 4)
+    true_xyxy = np.column_stack([true_xywh[:, :2], true_xywh[:, :2] + true_xywh[:, 2:]])
+    true_digits = [d["digit"] for d in truth["digits"]]
+    accuracy.frames += 1
+    accuracy.readings += len(xyxy)
+    accuracy.truths += len(true_xyxy)
+    if not len(xyxy) or not len(true_xyxy):
+        return
+    pairs = greedy_match(box_iou(xyxy, true_xyxy), IOU_MATCH - 1e-6)
+    accuracy.found += len(pairs)
+    accuracy.correct += sum(int(digits[r] == true_digits[t]) for r, t in pairs)
+
+
+def flicker_rate(labels_by_track: dict[int, list[int]]) -> float | None:
+    changes = sum(
+        sum(a != b for a, b in zip(v, v[1:], strict=False)) for v in labels_by_track.values()
+    )
+    steps = sum(max(0, len(v) - 1) for v in labels_by_track.values())
+    return changes / steps if steps else None
+
+
+def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> BenchReport:
+    classifier = Classifier(options.model, threads=options.threads)
+    with tempfile.TemporaryDirectory(prefix="recognizer-bench-") as tmp:
+        full = RunOptions(
+            model=options.model,
+            min_confidence=options.min_confidence,
+            output=Path(tmp) / "bench.mp4",
+            jsonl=Path(tmp) / "bench.jsonl",
+            show_crops=options.show_crops,
+            track=options.track,
+            threads=options.threads,
+        )
+        times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        resolution = (0, 0)
+        for result in run(source, full, classifier=classifier):
+            resolution = result.frame.bgr.shape[1::-1]
+            for stage in STAGES:
+                times[stage].append(result.times.get(stage, 0.0))
+
+        headless = RunOptions(
+            model=options.model,
+            min_confidence=options.min_confidence,
+            jsonl=Path(tmp) / "headless.jsonl",
+            track=options.track,
+            threads=options.threads,
+        )
+        truth = read_truth(truth_path) if truth_path else None
+        accuracy = Accuracy() if truth else None
+        labels: dict[int, list[int]] = {}
+        frames = 0
+        digits = 0
+        results = run(source, headless, classifier=classifier)
+        started = time.perf_counter()
+        for result in results:
+            frames += 1
+            digits += len(result.detections)
+            det = result.detections
+            if accuracy is not None and result.frame.index < len(truth):
+                score_frame(accuracy, det.xyxy, det.digit, truth[result.frame.index])
+            for track, digit in zip(det.track_id, det.digit, strict=True):
+                labels.setdefault(int(track), []).append(int(digit))
+        elapsed = time.perf_counter() - started
+    return BenchReport(
+        source=str(source),
+        frames=frames,
+        resolution_wh=tuple(resolution),
+        stage_ms={s: 1000 * statistics.median(v) for s, v in times.items() if v},
+        fps=frames / elapsed if elapsed > 0 else 0.0,
+        accuracy=accuracy,
+        flicker=flicker_rate(labels) if options.track else None,
+        digits_per_frame=digits / frames if frames else 0.0,
+    )

@@ -1,0 +1,238 @@
+"""Find digit-like marks in a grayscale frame and cut them out as MNIST-style crops.
+
+Method:
+- work on a copy no larger than DETECT_MAX_SIDE (boxes are mapped back to full resolution, and
+  crops are cut from the full-resolution frame);
+- adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
+  uneven light and shadow; a small closing joins strokes that the threshold broke;
+- outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
+  aspect and ink density; a candidate must have MIN_CONTRAST gray levels of ink on paper
+  (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
+  against the desk, shadow borders);
+- pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
+  other; digits side by side stay apart;
+- at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
+  per-frame time.
+"""
+
+import cv2
+import numpy as np
+
+from recognizer.core import Detections, box_containment
+from recognizer.preprocessing import percentiles_u8, to_mnist
+
+DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger
+BLOCK_FRACTION = 1 / 12  # adaptive threshold block, relative to the shorter side
+THRESHOLD_OFFSET = 12  # gray levels darker than the local mean that count as ink
+MIN_HEIGHT_PX = 10  # in full-resolution pixels
+MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
+MAX_HEIGHT_FRACTION = 0.7
+MIN_ASPECT, MAX_ASPECT = 0.08, 1.6  # width / height
+MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
+THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
+MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
+RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
+RULE_BAND_PX = 5
+RING_FRACTION = 0.2  # ring around a box that must be mostly paper, relative to its longer side
+MAX_DARK_RING = 0.25
+MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
+MERGE_GAP = 0.25  # vertical gap, relative to the merged height, that still merges
+MAX_CANDIDATES = 48
+MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
+CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
+
+
+def downscale(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A copy whose longer side is at most DETECT_MAX_SIDE, and the factor back to full size."""
+    h, w = gray.shape
+    factor = max(h, w) / DETECT_MAX_SIDE
+    if factor <= 1:
+        return gray, 1.0
+    small = cv2.resize(gray, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
+    return small, factor
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    block = max(11, int(min(gray.shape) * BLOCK_FRACTION) | 1)
+    mask = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, THRESHOLD_OFFSET
+    )
+    mask = remove_rules(mask)
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+
+
+def merge_pieces(boxes: np.ndarray) -> np.ndarray:
+    """Merge boxes stacked over each other with a small vertical gap (pieces of one digit).
+
+    Pairs are judged on the original boxes and joined transitively (union-find), so the cost is
+    one vectorized pairwise test rather than a loop that re-tests after every merge.
+    """
+    n = len(boxes)
+    if n < 2:
+        return boxes
+    a, b = boxes[:, None, :], boxes[None, :, :]
+    x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
+    top, bottom = np.minimum(a[..., 1], b[..., 1]), np.maximum(a[..., 3], b[..., 3])
+    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
+    union_w = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
+    close = (
+        (x_overlap >= MERGE_OVERLAP * narrower)
+        & (gap <= MERGE_GAP * (bottom - top))
+        & (union_w <= MAX_ASPECT * (bottom - top))
+    )
+    parent = np.arange(n)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+        parent[root(i)] = root(j)
+    roots = np.array([root(i) for i in range(n)])
+    merged = [
+        np.concatenate([boxes[roots == r, :2].min(axis=0), boxes[roots == r, 2:].max(axis=0)])
+        for r in np.unique(roots)
+    ]
+    return np.array(merged, boxes.dtype)
+
+
+def remove_rules(mask: np.ndarray) -> np.ndarray:
+    """Erase long, nearly horizontal lines (ruled paper, underlines) from an ink mask.
+
+    A vertical dilation first turns a slightly tilted thin line into a band with long horizontal
+    runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees.
+    """
+    length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
+    banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
+    rules = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    rules = cv2.erode(rules, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
+    return cv2.subtract(mask, rules)
+
+
+def candidate_boxes(gray: np.ndarray) -> np.ndarray:
+    """Digit-like boxes (N, 4) xyxy in the coordinates of `gray`, best first."""
+    mask = ink_mask(gray)
+    # Two-level hierarchy: outer outlines (parent -1) include marks drawn inside a box's hole.
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return np.zeros((0, 4), np.float32)
+    outer = hierarchy[0][:, 3] == -1
+    xywh = np.array([cv2.boundingRect(c) for c, o in zip(contours, outer, strict=True) if o])
+    xywh = xywh.reshape(-1, 4).astype(np.int32)
+    h_img, w_img = gray.shape
+    short = min(h_img, w_img)
+    # Specks and huge regions are neither digits nor pieces of one; the rest may merge.
+    plausible = (xywh[:, 3] >= max(3, MIN_HEIGHT_FRACTION * short / 3)) & (
+        xywh[:, 3] <= MAX_HEIGHT_FRACTION * h_img
+    )
+    xywh = xywh[plausible][:MAX_PIECES]
+    boxes = merge_pieces(np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]))
+    x0, y0, x1, y1 = boxes.T
+    w, h = x1 - x0, y1 - y0
+    aspect = w / np.maximum(h, 1)
+    keep = (
+        (h >= max(MIN_HEIGHT_FRACTION * short, 6))
+        & (h <= MAX_HEIGHT_FRACTION * h_img)
+        & (aspect >= MIN_ASPECT)
+        & (aspect <= MAX_ASPECT)
+        & (x0 > 0)
+        & (y0 > 0)
+        & (x1 < w_img)
+        & (y1 < h_img)
+    )
+    boxes = boxes[keep]
+    if not len(boxes):
+        return np.zeros((0, 4), np.float32)
+
+    integral = cv2.integral(mask // 255)
+    x0, y0, x1, y1 = boxes.T
+    ink = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    area = np.maximum((x1 - x0) * (y1 - y0), 1)
+    fill = ink / area
+    thin = (x1 - x0) / np.maximum(y1 - y0, 1) < THIN_ASPECT
+    keep = (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
+    stats = np.array([ink_contrast_and_surround(gray, b) for b in boxes]).reshape(-1, 2)
+    keep &= (stats[:, 0] >= MIN_CONTRAST) & (stats[:, 1] <= MAX_DARK_RING)
+    boxes = boxes[keep]
+    # Prefer digit-sized, ink-dense boxes when there are too many (a frame full of texture).
+    order = np.argsort(-(boxes[:, 3] - boxes[:, 1]))
+    return boxes[order][:MAX_CANDIDATES].astype(np.float32)
+
+
+def ink_contrast_and_surround(gray: np.ndarray, box: np.ndarray) -> tuple[float, float]:
+    """Paper-minus-ink contrast inside a box, and the share of dark pixels in a ring around it.
+
+    A digit is ink on paper: its surroundings are paper. The edge of the sheet against a dark
+    desk, or a shadow's border, continues outside its box, so its ring is largely dark.
+    """
+    x0, y0, x1, y1 = (int(v) for v in box)
+    inside = gray[y0:y1, x0:x1]
+    if inside.size == 0:
+        return 0.0, 1.0
+    low, high = percentiles_u8(np.ascontiguousarray(inside), (3, 97))
+    pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
+    h, w = gray.shape
+    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    around = gray[ry0:ry1, rx0:rx1]
+    ring_pixels = around.size - inside.size
+    if ring_pixels <= 0:
+        return float(high - low), 1.0
+    dark_level = high - 0.5 * (high - low)
+    dark = int(np.count_nonzero(around < dark_level)) - int(np.count_nonzero(inside < dark_level))
+    return float(high - low), dark / ring_pixels
+
+
+def crop_box(shape: tuple[int, int], box: np.ndarray) -> tuple[int, int, int, int]:
+    """The box grown by CROP_PAD on each side, clipped to the frame (never wrapping around)."""
+    x0, y0, x1, y1 = box
+    pad = CROP_PAD * max(x1 - x0, y1 - y0)
+    h, w = shape
+    return (
+        max(0, int(x0 - pad)),
+        max(0, int(y0 - pad)),
+        min(w, int(np.ceil(x1 + pad))),
+        min(h, int(np.ceil(y1 + pad))),
+    )
+
+
+def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """MNIST-style crops (N, 28, 28) of the boxes, from the full-resolution frame."""
+    crops = np.zeros((len(xyxy), 28, 28), np.uint8)
+    for i, box in enumerate(xyxy):
+        cx0, cy0, cx1, cy1 = crop_box(gray.shape, box)
+        x0, y0, x1, y1 = (int(v) for v in box)
+        # Only ink inside the box belongs to this digit: blank the padding's ink (neighbours).
+        crop = gray[cy0:cy1, cx0:cx1].copy()
+        crops[i] = to_mnist(crop, (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0))
+    return crops
+
+
+def find_candidates(gray: np.ndarray) -> Detections:
+    """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops."""
+    small, factor = downscale(gray)
+    boxes = candidate_boxes(small)
+    if not len(boxes):
+        return Detections.empty()
+    xyxy = boxes * factor
+    if factor > 1:
+        xyxy = np.clip(xyxy, 0, [gray.shape[1], gray.shape[0]] * 2)
+        keep = (xyxy[:, 3] - xyxy[:, 1]) >= MIN_HEIGHT_PX
+        xyxy = xyxy[keep]
+    return Detections(xyxy=xyxy, crops=cut_crops(gray, xyxy))
+
+
+def suppress_nested(detections: Detections, inside: float = 0.8) -> Detections:
+    """Drop a digit that lies mostly inside another, larger digit (the hole of a 0, a 6's loop)."""
+    if len(detections) < 2:
+        return detections
+    contained = box_containment(detections.xyxy, detections.xyxy)
+    np.fill_diagonal(contained, 0)
+    area = (detections.xyxy[:, 2] - detections.xyxy[:, 0]) * (
+        detections.xyxy[:, 3] - detections.xyxy[:, 1]
+    )
+    larger = area[None, :] > area[:, None]
+    nested = ((contained >= inside) & larger).any(axis=1)
+    return detections[~nested]

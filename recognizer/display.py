@@ -1,0 +1,56 @@
+"""The live window: show annotated frames and turn key presses into actions.
+
+Keys: q or Esc quit, space pauses and resumes, s saves a snapshot (annotated PNG and its JSON).
+Closing the window quits too. Only used when a display exists; files never need one.
+"""
+
+import os
+import sys
+
+import cv2
+import numpy as np
+
+WINDOW_TITLE = "recognizer (q quit, space pause, s snapshot)"
+QUIT_KEYS = {ord("q"), ord("Q"), 27}
+PAUSE_KEY = ord(" ")
+SNAPSHOT_KEYS = {ord("s"), ord("S")}
+
+
+def has_display() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class Window:
+    """A resizable OpenCV window; `show` returns "quit", "snapshot" or None."""
+
+    def __init__(self, title: str = WINDOW_TITLE) -> None:
+        self.title = title
+        self.paused = False
+        cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+
+    def closed(self) -> bool:
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
+            return True
+
+    def show(self, image: np.ndarray, wait_ms: int = 1) -> str | None:
+        cv2.imshow(self.title, image)
+        while True:
+            key = cv2.waitKey(0 if self.paused else wait_ms) & 0xFF
+            if self.closed() or key in QUIT_KEYS:
+                return "quit"
+            if key in SNAPSHOT_KEYS:
+                return "snapshot"
+            if key == PAUSE_KEY:
+                self.paused = not self.paused
+                if self.paused:
+                    continue
+            if not self.paused:
+                return None
+
+    def close(self) -> None:
+        cv2.destroyWindow(self.title)
+        cv2.waitKey(1)

@@ -1,0 +1,138 @@
+"""Where results go: an annotated video, annotated images, and a JSONL log.
+
+Every sink is a context manager; leaving the `with` block (normally, on an error or on Ctrl-C)
+finalizes the file, so an interrupted run leaves a playable video and a log complete up to the
+last processed frame. `JsonlSink` writes and flushes one line per frame.
+"""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.core import Detections
+from recognizer.errors import OutputError
+
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def frame_record(index: int, time_s: float, source: str, detections: Detections, numbers=None):
+    """The JSONL schema: box is [x, y, w, h] of the top-left corner, in input-frame pixels."""
+    digits = []
+    for (x, y, w, h), digit, conf, track in zip(
+        detections.xywh, detections.digit, detections.confidence, detections.track_id, strict=True
+    ):
+        item = {
+            "box": [round(float(x)), round(float(y)), round(float(w)), round(float(h))],
+            "digit": int(digit),
+            "confidence": round(float(conf), 4),
+        }
+        if track >= 0:
+            item["track"] = int(track)
+        digits.append(item)
+    record = {"frame": index, "time": round(time_s, 4), "source": source, "digits": digits}
+    if numbers is not None:
+        record["numbers"] = numbers
+    return record
+
+
+def check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
+
+
+class JsonlSink:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        check_writable(self.path)
+        self.file = None
+        self.lines = 0
+
+    def __enter__(self) -> "JsonlSink":
+        try:
+            self.file = open(self.path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+        return self
+
+    def write(self, record: dict) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+        self.lines += 1
+
+    def __exit__(self, *exc) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class VideoSink:
+    """An annotated video; the writer opens at the first frame's size (fps from the source)."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise OutputError(
+                f"cannot write video {path}: use one of {', '.join(sorted(VIDEO_CODECS))}"
+            )
+        check_writable(self.path)
+        self.fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
+        self.fps = fps
+        self.writer = None
+        self.frames = 0
+
+    def __enter__(self) -> "VideoSink":
+        return self
+
+    def write(self, bgr: np.ndarray) -> None:
+        if self.writer is None:
+            h, w = bgr.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise OutputError(f"cannot write video {self.path}: the encoder did not open")
+        self.writer.write(bgr)
+        self.frames += 1
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+class ImageSink:
+    """Annotated images: one file for an image source, or a folder with one per frame."""
+
+    def __init__(self, path: Path, single: bool) -> None:
+        self.path = Path(path)
+        self.single = single
+        if single and self.path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise OutputError(f"cannot write image {path}: use .png or .jpg")
+        if not single:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create folder {path} ({exc.strerror})") from None
+        else:
+            check_writable(self.path)
+        self.frames = 0
+
+    def __enter__(self) -> "ImageSink":
+        return self
+
+    def write(self, bgr: np.ndarray) -> None:
+        target = self.path if self.single else self.path / f"frame-{self.frames:06d}.png"
+        if not cv2.imwrite(str(target), bgr):
+            raise OutputError(f"cannot write image {target}")
+        self.frames += 1
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def open_output(path: Path, fps: float, single_image: bool):
+    """A video sink for video suffixes, else an image (or folder of images) sink."""
+    if Path(path).suffix.lower() in VIDEO_CODECS:
+        return VideoSink(path, fps)
+    return ImageSink(path, single=single_image)

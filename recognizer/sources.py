@@ -1,0 +1,215 @@
+"""Where frames come from: a camera index, a video file, an image, a folder of images, or a URL.
+
+`open_source(spec)` returns a `Source`: a context manager with a `VideoInfo` that yields `Frame`s.
+The capture is always released (`close`, the `with` block, or the end of iteration), also on
+Ctrl-C. Frames a video cannot decode mid-stream are skipped and counted in `Source.skipped`.
+Reading happens on a background thread a few frames ahead (`READ_AHEAD`), so decoding overlaps
+with detection and classification on the other core.
+"""
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.core import Frame
+from recognizer.errors import SourceError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
+READ_AHEAD = 4
+# A video that fails this many reads in a row before its announced end is treated as ended.
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    kind: str  # "camera", "video", "stream", "image" or "folder"
+    name: str  # what the user passed, for logs
+    resolution_wh: tuple[int, int]
+    fps: float
+    total_frames: int | None  # None when unknown (camera, stream)
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind in ("camera", "stream")
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"cannot read image {path}: not an image file, or damaged")
+    return image
+
+
+class Source:
+    """Frames of one source; iterate once, inside `with`."""
+
+    def __init__(self, info: VideoInfo, frames: Iterator[np.ndarray], release=None) -> None:
+        self.info = info
+        self.skipped = 0
+        self._frames = frames
+        self._release = release
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        fps = self.info.fps or FOLDER_FPS
+        for index, bgr in enumerate(self._read_ahead()):
+            yield Frame(index=index, time_s=index / fps, bgr=bgr)
+
+    def _read_ahead(self) -> Iterator[np.ndarray]:
+        """Decode on a helper thread; OpenCV releases the GIL while it decodes."""
+        buffer: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        done = object()
+
+        def reader() -> None:
+            try:
+                for bgr in self._frames:
+                    while not self._stop.is_set():
+                        try:
+                            buffer.put(bgr, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if self._stop.is_set():
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                buffer.put(exc)
+            buffer.put(done)
+
+        thread = threading.Thread(target=reader, name="recognizer-reader", daemon=True)
+        thread.start()
+        try:
+            while (item := buffer.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            thread.join(timeout=2.0)
+
+
+def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source) -> Iterator:
+    """Frames of an open capture; unreadable frames before the announced end are skipped."""
+    failures = 0
+    position = 0
+    while True:
+        ok, bgr = capture.read()
+        if ok and bgr is not None:
+            failures = 0
+            position += 1
+            yield bgr
+            continue
+        if total is None or position >= total:
+            return
+        failures += 1
+        position += 1
+        source.skipped += 1
+        if failures >= MAX_CONSECUTIVE_FAILURES:
+            return
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Hide what OpenCV and FFmpeg print to the process's stderr while a capture opens.
+
+    A failed open prints several lines of backend warnings; the user gets our one-line error.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def open_capture(spec: str, kind: str, target) -> Source:
+    with native_stderr_silenced():
+        capture = cv2.VideoCapture(target)
+        opened = capture.isOpened()
+    if not opened:
+        capture.release()
+        hints = {
+            "camera": f"camera {spec} could not be opened: no such camera, or it is in use",
+            "stream": f"stream {spec} could not be opened: unreachable, or not a video stream",
+            "video": f"cannot open video {spec}: not a video file, or an unsupported codec",
+        }
+        raise SourceError(hints[kind])
+    ok, first = capture.read()
+    if not ok or first is None:
+        capture.release()
+        raise SourceError(f"{spec}: opened, but no frame could be read from it")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = float(fps) if fps and 0 < fps < 1000 else 30.0
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    total = count if kind == "video" and count > 0 else None
+    info = VideoInfo(kind, spec, (first.shape[1], first.shape[0]), fps, total)
+
+    def frames() -> Iterator[np.ndarray]:
+        yield first
+        yield from capture_frames(capture, total - 1 if total else None, source)
+
+    source = Source(info, frames(), release=capture.release)
+    return source
+
+
+def open_folder(folder: Path) -> Source:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    first = read_image(paths[0])
+    info = VideoInfo(
+        "folder", str(folder), (first.shape[1], first.shape[0]), FOLDER_FPS, len(paths)
+    )
+
+    def frames() -> Iterator[np.ndarray]:
+        yield first
+        for path in paths[1:]:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                source.skipped += 1
+                continue
+            yield image
+
+    source = Source(info, frames())
+    return source
+
+
+def open_source(spec: str) -> Source:
+    """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file."""
+    spec = str(spec)
+    if spec.isdigit():
+        return open_capture(spec, "camera", int(spec))
+    if "://" in spec:
+        return open_capture(spec, "stream", spec)
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"no such file or folder: {spec}")
+    if path.is_dir():
+        return open_folder(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        image = read_image(path)
+        info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
+        return Source(info, iter([image]))
+    return open_capture(spec, "video", spec)
