@@ -90,8 +90,9 @@ def load_mnist(path: Path | None = None) -> Mnist:
     if resolved is not None:
         return load_npz(resolved)
     try:
-        import keras
+        from recognizer.native import import_keras
 
+        keras = import_keras()
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:  # any download failure: no network, proxy, disk
         raise DataError(

@@ -49,10 +49,9 @@ def predict(model_path: Path, images: np.ndarray) -> np.ndarray:
     if model_path.suffix == ".keras":
         if not model_path.is_file():
             raise ModelError(f"model not found: {model_path}")
-        from recognizer.training import quiet_tensorflow
+        from recognizer.native import import_keras
 
-        quiet_tensorflow()
-        import keras
+        keras = import_keras()
 
         model = keras.models.load_model(model_path)
         return model.predict(images[..., None], batch_size=1024, verbose=0)

@@ -7,8 +7,6 @@ Reading happens on a background thread a few frames ahead (`READ_AHEAD`), so dec
 with detection and classification on the other core.
 """
 
-import contextlib
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ import numpy as np
 
 from recognizer.core import Frame
 from recognizer.errors import SourceError
+from recognizer.native import native_stderr_silenced
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
@@ -125,23 +124,6 @@ def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source)
         source.skipped += 1
         if failures >= MAX_CONSECUTIVE_FAILURES:
             return
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Hide what OpenCV and FFmpeg print to the process's stderr while a capture opens.
-
-    A failed open prints several lines of backend warnings; the user gets our one-line error.
-    """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
 
 
 def open_capture(spec: str, kind: str, target) -> Source:
