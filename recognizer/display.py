@@ -14,6 +14,7 @@ WINDOW_TITLE = "recognizer (q quit, space pause, s snapshot)"
 QUIT_KEYS = {ord("q"), ord("Q"), 27}
 PAUSE_KEY = ord(" ")
 SNAPSHOT_KEYS = {ord("s"), ord("S")}
+MAX_WINDOW_WH = (1280, 720)
 
 
 def has_display() -> bool:
@@ -28,6 +29,7 @@ class Window:
     def __init__(self, title: str = WINDOW_TITLE) -> None:
         self.title = title
         self.paused = False
+        self.sized = False
         cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
 
     def closed(self) -> bool:
@@ -37,6 +39,11 @@ class Window:
             return True
 
     def show(self, image: np.ndarray, wait_ms: int = 1) -> str | None:
+        if not self.sized:  # a resizable window opens small: start at the frame's size
+            h, w = image.shape[:2]
+            fit = min(1.0, MAX_WINDOW_WH[0] / w, MAX_WINDOW_WH[1] / h)
+            cv2.resizeWindow(self.title, int(w * fit), int(h * fit))
+            self.sized = True
         cv2.imshow(self.title, image)
         while True:
             key = cv2.waitKey(0 if self.paused else wait_ms) & 0xFF

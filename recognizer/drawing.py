@@ -17,6 +17,7 @@ CROP_PX = 56  # shown size of a 28x28 model input with --show-crops
 HIGH, MEDIUM, LOW = (60, 200, 60), (0, 200, 255), (60, 60, 230)  # BGR by confidence
 TEXT_BGR = (255, 255, 255)
 PANEL_BGR = (30, 30, 30)
+NUMBER_BGR = (230, 140, 0)
 
 
 def scale_of(image: np.ndarray) -> float:
@@ -39,14 +40,16 @@ def label(image: np.ndarray, text: str, x: int, y: int, color, scale: float) -> 
     cv2.putText(image, text, (x + pad, y - baseline - pad), FONT, font_scale, TEXT_BGR, thickness)
 
 
-def draw_boxes(image: np.ndarray, detections: Detections, scale: float) -> None:
+def draw_boxes(image: np.ndarray, detections: Detections, scale: float, quiet=()) -> None:
+    """Boxes with "digit confidence" labels; digits in `quiet` (part of a number) get no label."""
     line = max(1, round(LINE_PX * scale))
-    for (x0, y0, x1, y1), digit, conf in zip(
-        detections.xyxy.astype(int), detections.digit, detections.confidence, strict=True
+    for i, ((x0, y0, x1, y1), digit, conf) in enumerate(
+        zip(detections.xyxy.astype(int), detections.digit, detections.confidence, strict=True)
     ):
         color = color_for(float(conf))
         cv2.rectangle(image, (x0, y0), (x1, y1), color, line)
-        label(image, f"{digit} {conf:.0%}", x0, y0 - line, color, scale)
+        if i not in quiet:
+            label(image, f"{digit} {conf:.0%}", x0, y0 - line, color, scale)
 
 
 def draw_numbers(image: np.ndarray, numbers: list, scale: float) -> None:
@@ -57,10 +60,11 @@ def draw_numbers(image: np.ndarray, numbers: list, scale: float) -> None:
             image,
             (x - line * 2, y - line * 2),
             (x + w + line * 2, y + h + line * 2),
-            (255, 160, 0),
+            NUMBER_BGR,
             line,
         )
-        label(image, number["value"], x, y + h + line * 2 + round(24 * scale), (255, 160, 0), scale)
+        text = f"{number['value']} {number['confidence']:.0%}"
+        label(image, text, x - line * 2, y - line * 3, NUMBER_BGR, scale)
 
 
 def draw_crops(image: np.ndarray, detections: Detections, scale: float) -> None:
@@ -92,7 +96,8 @@ def annotate(
     """A copy of the frame with boxes, labels, numbers, a status line and (optionally) crops."""
     image = bgr.copy()
     scale = scale_of(image)
-    draw_boxes(image, detections, scale)
+    in_numbers = {i for number in numbers or () for i in number["digits"]}
+    draw_boxes(image, detections, scale, quiet=in_numbers)
     if numbers:
         draw_numbers(image, numbers, scale)
     if show_crops and len(detections):

@@ -1,4 +1,4 @@
-"""The frame loop: capture -> detect -> classify -> track -> group -> draw -> write.
+"""The frame loop: capture -> detect (and split) -> classify -> track -> group -> draw -> write.
 
 `run()` reads top to bottom, one line per stage, and yields a `FrameResult` per frame with the
 time each stage took, which `recognizer bench` reports as medians. Outputs are context managers
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer import detection
+from recognizer import detection, splitting
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
@@ -74,9 +74,12 @@ def process(
 ) -> tuple[Detections, list]:
     """One frame's detections and numbers; each stage timed on `clock`."""
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    detections = detection.find_candidates(gray)
+    candidates = detection.find_candidates(gray)
+    pieces, origin = splitting.split_hypotheses(gray, candidates)
     clock.lap("detect")
-    detections = classifier.classify(detections)
+    readings = classifier.classify(Detections.concatenate([candidates, pieces]))
+    n = len(candidates)
+    detections = splitting.resolve(readings[:n], readings[n:], origin)
     detections = detections[is_digit(detections, min_confidence)]
     detections = detection.suppress_nested(detections)
     clock.lap("classify")

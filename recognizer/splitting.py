@@ -1,0 +1,78 @@
+"""Touching digits: a candidate much wider than one digit is also read as two or three digits.
+
+- `split_hypotheses` cuts every candidate wider than SPLIT_ASPECT into 2 (and, when wide enough,
+  3) pieces at the columns with the least ink near the expected boundaries;
+- the pieces are classified in the same single model call as the frame's other crops;
+- `resolve` keeps, per wide candidate, the reading with the best joint confidence: the single
+  reading (its confidence if it is a digit) or a split (the product of its pieces' confidences,
+  every piece a digit).
+"""
+
+import numpy as np
+
+from recognizer.core import Detections
+from recognizer.detection import cut_crops
+from recognizer.modelfiles import NOT_DIGIT
+from recognizer.preprocessing import extract_ink
+
+SPLIT_ASPECT = 1.1  # width / height above which a candidate may be two digits
+THREE_ASPECT = 1.7  # ... or three
+SEARCH = 0.15  # how far from the expected boundary a cut may move, relative to the width
+
+
+def cut_columns(column_ink: np.ndarray, parts: int) -> list[int]:
+    """Columns that split the ink into `parts`, each at the least ink near its expected place."""
+    width = len(column_ink)
+    cuts = []
+    for k in range(1, parts):
+        expected = width * k / parts
+        lo = max(1, int(expected - SEARCH * width))
+        hi = min(width - 1, int(expected + SEARCH * width) + 1)
+        cuts.append(lo + int(np.argmin(column_ink[lo:hi])))
+    return [0, *cuts, width]
+
+
+def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detections, np.ndarray]:
+    """Pieces of the wide candidates, and per piece (candidate index, number of pieces)."""
+    boxes, origin = [], []
+    for i, (x0, y0, x1, y1) in enumerate(candidates.xyxy.astype(int)):
+        width, height = x1 - x0, max(y1 - y0, 1)
+        if width / height < SPLIT_ASPECT:
+            continue
+        column_ink = extract_ink(gray[y0:y1, x0:x1]).sum(axis=0)
+        for parts in (2, 3):
+            if parts == 3 and width / height < THREE_ASPECT:
+                continue
+            cuts = cut_columns(column_ink, parts)
+            for a, b in zip(cuts, cuts[1:], strict=False):
+                boxes.append([x0 + a, y0, x0 + b, y1])
+                origin.append([i, parts])
+    if not boxes:
+        return Detections.empty(), np.zeros((0, 2), np.int64)
+    xyxy = np.array(boxes, np.float32)
+    return Detections(xyxy=xyxy, crops=cut_crops(gray, xyxy)), np.array(origin, np.int64)
+
+
+def digit_confidence(detections: Detections) -> np.ndarray:
+    """Confidence of a digit reading; 0 where the reading is "not a digit"."""
+    return np.where(detections.digit == NOT_DIGIT, 0.0, detections.confidence)
+
+
+def resolve(singles: Detections, pieces: Detections, origin: np.ndarray) -> Detections:
+    """Each candidate read whole or as its best split, whichever is more confident."""
+    if not len(pieces):
+        return singles
+    keep = np.ones(len(singles), bool)
+    chosen = []
+    single_conf = digit_confidence(singles)
+    piece_conf = digit_confidence(pieces)
+    for i in np.unique(origin[:, 0]):
+        best, best_mask = single_conf[i], None
+        for parts in (2, 3):
+            mask = (origin[:, 0] == i) & (origin[:, 1] == parts)
+            if mask.any() and (joint := float(np.prod(piece_conf[mask]))) > best:
+                best, best_mask = joint, mask
+        if best_mask is not None:
+            keep[i] = False
+            chosen.append(pieces[best_mask])
+    return Detections.concatenate([singles[keep], *chosen])
