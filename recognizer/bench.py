@@ -31,6 +31,8 @@ class Accuracy:
     truths: int = 0
     correct: int = 0
     found: int = 0  # readings that overlap a true digit, whatever their label
+    true_numbers: int = 0
+    correct_numbers: int = 0  # multi-digit numbers read whole and right
 
     @property
     def precision(self) -> float:
@@ -44,6 +46,10 @@ class Accuracy:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def number_accuracy(self) -> float | None:
+        return self.correct_numbers / self.true_numbers if self.true_numbers else None
 
     @property
     def false_per_frame(self) -> float:
@@ -62,9 +68,25 @@ class BenchReport:
     digits_per_frame: float
 
 
+def xywh_to_xyxy(items: list[dict]) -> np.ndarray:
+    xywh = np.array([item["box"] for item in items], np.float32).reshape(-1, 4)
+    return np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+
+
+def score_numbers(accuracy: Accuracy, numbers: list[dict], truth: dict) -> None:
+    true_numbers = truth.get("numbers", [])
+    accuracy.true_numbers += len(true_numbers)
+    if not numbers or not true_numbers:
+        return
+    iou = box_iou(xywh_to_xyxy(numbers), xywh_to_xyxy(true_numbers))
+    pairs = greedy_match(iou, IOU_MATCH - 1e-6)
+    accuracy.correct_numbers += sum(
+        int(numbers[r]["value"] == true_numbers[t]["value"]) for r, t in pairs
+    )
+
+
 def score_frame(accuracy: Accuracy, xyxy: np.ndarray, digits: np.ndarray, truth: dict) -> None:
-    true_xywh = np.array([d["box"] for d in truth["digits"]], np.float32).reshape(-1, 4)
-    true_xyxy = np.column_stack([true_xywh[:, :2], true_xywh[:, :2] + true_xywh[:, 2:]])
+    true_xyxy = xywh_to_xyxy(truth["digits"])
     true_digits = [d["digit"] for d in truth["digits"]]
     accuracy.frames += 1
     accuracy.readings += len(xyxy)
@@ -123,6 +145,7 @@ def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> B
             det = result.detections
             if accuracy is not None and result.frame.index < len(truth):
                 score_frame(accuracy, det.xyxy, det.digit, truth[result.frame.index])
+                score_numbers(accuracy, result.numbers, truth[result.frame.index])
             for track, digit in zip(det.track_id, det.digit, strict=True):
                 labels.setdefault(int(track), []).append(int(digit))
         elapsed = time.perf_counter() - started

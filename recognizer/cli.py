@@ -71,7 +71,7 @@ class TrainProgress:
 @app.command()
 def train(
     data: DataOption = None,
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 20,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 28,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = 128,
     seed: Annotated[int, typer.Option(help="Random seed for weights, augmentation and order.")] = 0,
     output: Annotated[
@@ -229,6 +229,7 @@ def run(
     )
 
     from recognizer import display as live
+    from recognizer.classifier import Classifier
     from recognizer.pipeline import run as run_pipeline
     from recognizer.sources import open_source
 
@@ -247,6 +248,7 @@ def run(
     window = None
     quit_by_key = False
     try:
+        classifier = Classifier(options.model, threads=options.threads)  # fail before any output
         opened = open_source(source)
         info = opened.info
         columns = (
@@ -259,7 +261,7 @@ def run(
         show_progress = not info.is_live and info.kind != "image"
         with (
             Progress(*columns, console=err, disable=not show_progress, transient=False) as progress,
-            contextlib.closing(run_pipeline(opened, options, stop)) as results,
+            contextlib.closing(run_pipeline(opened, options, stop, classifier)) as results,
         ):
             task = progress.add_task(Path(info.name).name, total=info.total_frames, fps=0.0)
             for result in results:
@@ -349,6 +351,7 @@ def bench(
             recall=round(acc.recall, 4),
             f1=round(acc.f1, 4),
             false_per_frame=round(acc.false_per_frame, 4),
+            number_accuracy=acc.number_accuracy,
         )
     if as_json:
         out.print_json(json.dumps(summary))
@@ -370,6 +373,8 @@ def bench(
         table.add_row("recall", f"{acc.recall:.3f}")
         table.add_row("F1", f"{acc.f1:.3f}")
         table.add_row("false digits per frame", f"{acc.false_per_frame:.3f}")
+        if acc.number_accuracy is not None:
+            table.add_row("numbers read whole", f"{acc.number_accuracy:.1%}")
     out.print(table)
 
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 PAPER_MARGIN = 0.08  # desk visible around the sheet, relative to the frame
+NUMBER_STEP = 0.72  # digit to digit within a number, relative to the 28x28 glyph size
 INK_BGR = ((40, 30, 25), (120, 50, 20), (30, 30, 30), (90, 30, 40))  # black, blue, gray, purple
 
 
@@ -37,6 +38,7 @@ class SceneSpec:
     motion_px: float = 12.0  # camera drift amplitude
     tilt: float = 0.06  # perspective strength
     shadow: bool = True
+    content: str = "digits"  # "digits", "numbers" (2-4 digit numbers) or "marks" (no digits)
 
 
 def desk(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -48,38 +50,115 @@ def desk(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return np.clip(base * (0.75 + 0.4 * grain[..., None]), 0, 255).astype(np.uint8)
 
 
-def paper_with_digits(spec: SceneSpec, images: np.ndarray, labels: np.ndarray, rng):
-    """A paper sheet (BGR, larger than the frame) with MNIST digits inked on; boxes in sheet px."""
+def blank_paper(spec: SceneSpec, rng: np.random.Generator) -> np.ndarray:
+    """A sheet of paper (float BGR) the size of the frame less the desk margin."""
     w, h = spec.resolution_wh
     sheet_w, sheet_h = int(w * (1 - 2 * PAPER_MARGIN)), int(h * (1 - 2 * PAPER_MARGIN))
-    tone = rng.uniform(215, 245)
-    paper = np.full((sheet_h, sheet_w, 3), tone, np.float32)
+    paper = np.full((sheet_h, sheet_w, 3), rng.uniform(215, 245), np.float32)
     paper += rng.normal(0, 3, (sheet_h, sheet_w, 1))  # paper grain
     paper[..., 0] += 4  # slightly cool white
     if spec.ruled:
         for y in range(int(sheet_h * 0.08), sheet_h, max(12, int(sheet_h * 0.09))):
             paper[y : y + 1, :] = (210, 170, 140)  # light blue rule
-    ink = np.array(INK_BGR[int(rng.integers(len(INK_BGR)))], np.float32)
+    return paper
 
-    boxes, digits = [], []
-    cols = int(np.ceil(np.sqrt(spec.digits * sheet_w / sheet_h)))
-    rows = int(np.ceil(spec.digits / cols))
+
+def ink_on(paper: np.ndarray, alpha: np.ndarray, x: int, y: int, ink: np.ndarray) -> list[int]:
+    """Blend ink through `alpha` (0..1) at (x, y); the inked box [x0, y0, x1, y1] in sheet px."""
+    h, w = alpha.shape
+    region = paper[y : y + h, x : x + w]
+    region[:] = region * (1 - alpha[..., None]) + ink * alpha[..., None]
+    ys, xs = np.nonzero(alpha > 0.3)
+    return [x + xs.min(), y + ys.min(), x + xs.max() + 1, y + ys.max() + 1]
+
+
+def glyph(image: np.ndarray, size: int) -> np.ndarray:
+    resized = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
+    return np.clip(resized.astype(np.float32) / 255.0, 0, 1)
+
+
+# Marks for the digit-free sample, drawn in fonts and shapes that training never used (see
+# negatives.py). Letters that people also read as digits (O, D, Q, I, l, i, j, S, Z, G, B) are out:
+# a recognizer cannot be faulted for reading an "O" as 0.
+UNSEEN_FONTS = (cv2.FONT_HERSHEY_SCRIPT_COMPLEX, cv2.FONT_HERSHEY_PLAIN | cv2.FONT_ITALIC)
+UNSEEN_LETTERS = "EFHKLMRWXaehkmnrwx"
+
+
+def mark(size: int, rng: np.random.Generator) -> np.ndarray:
+    """One non-digit mark as an alpha image: a letter, a check mark, a star, a spiral, a wave."""
+    canvas = np.zeros((size, size), np.uint8)
+    width = max(1, size // 12)
+    kind = int(rng.integers(6))
+    if kind == 0:
+        scale = size / 24
+        font = int(rng.choice(UNSEEN_FONTS))
+        text = str(rng.choice(list(UNSEEN_LETTERS)))
+        cv2.putText(
+            canvas, text, (size // 5, int(size * 0.8)), font, scale, 255, width, cv2.LINE_AA
+        )
+    elif kind == 1:  # check mark
+        pts = np.float32([[0.15, 0.55], [0.4, 0.85], [0.9, 0.15]]) * size
+        cv2.polylines(canvas, [np.int32(pts)], False, 255, width, cv2.LINE_AA)
+    elif kind == 2:  # star
+        angles = np.linspace(0, 4 * np.pi, 6)
+        pts = size / 2 + size * 0.4 * np.stack([np.sin(angles), -np.cos(angles)], axis=1)
+        cv2.polylines(canvas, [np.int32(pts)], False, 255, width, cv2.LINE_AA)
+    elif kind == 3:  # spiral
+        t = np.linspace(0, 5 * np.pi, 60)
+        pts = size / 2 + (size * 0.045 * t)[:, None] * np.stack([np.cos(t), np.sin(t)], axis=1)
+        cv2.polylines(canvas, [np.int32(pts)], False, 255, width, cv2.LINE_AA)
+    elif kind == 4:  # a scribble: a smooth random walk
+        steps = rng.normal(0, size * 0.12, (12, 2)).cumsum(axis=0)
+        steps -= steps.min(axis=0)
+        pts = steps / max(float(steps.max()), 1.0) * size * 0.9 + size * 0.05
+        cv2.polylines(canvas, [np.int32(pts)], False, 255, width, cv2.LINE_AA)
+    else:  # a wavy underline
+        t = np.linspace(0.05, 0.95, 40)
+        pts = np.stack([t * size, size * (0.5 + 0.12 * np.sin(t * 4 * np.pi))], axis=1)
+        cv2.polylines(canvas, [np.int32(pts)], False, 255, width, cv2.LINE_AA)
+    return canvas.astype(np.float32) / 255.0
+
+
+def inked_sheet(spec: SceneSpec, images: np.ndarray, labels: np.ndarray, rng):
+    """Paper with its content; (paper, digit boxes in sheet px, digits, numbers).
+
+    `numbers` lists each multi-digit number as (indexes into the digits, value).
+    """
+    paper = blank_paper(spec, rng)
+    sheet_h, sheet_w = paper.shape[:2]
+    h = spec.resolution_wh[1]
+    ink = np.array(INK_BGR[int(rng.integers(len(INK_BGR)))], np.float32)
+    boxes, digits, numbers = [], [], []
+    cells = spec.digits if spec.content != "numbers" else spec.digits // 3
+    widest = 1 + NUMBER_STEP * 3 if spec.content == "numbers" else 1  # cell width in digit sizes
+    cols = int(np.ceil(np.sqrt(cells * sheet_w / sheet_h / widest)))
+    rows = int(np.ceil(cells / cols))
     cell_w, cell_h = sheet_w / cols, sheet_h / rows
-    for k in range(spec.digits):
+    used = 0
+    for k in range(cells):
         r, c = divmod(k, cols)
         size = int(rng.uniform(*spec.digit_height) * h)
-        size = min(size, int(cell_h * 0.8), int(cell_w * 0.8))
-        glyph = cv2.resize(images[k], (size, size), interpolation=cv2.INTER_CUBIC)
-        alpha = np.clip(glyph.astype(np.float32) / 255.0, 0, 1)
-        ys, xs = np.nonzero(alpha > 0.3)
-        free_x, free_y = cell_w - size, cell_h - size
-        x = int(c * cell_w + rng.uniform(0.1, 0.9) * free_x)
+        count = int(rng.integers(2, 5)) if spec.content == "numbers" else 1
+        width_in_sizes = 1 + NUMBER_STEP * (count - 1)
+        size = min(size, int(cell_h * 0.8), int(cell_w * 0.85 / width_in_sizes))
+        step = int(size * NUMBER_STEP)
+        free_x, free_y = cell_w - size - step * (count - 1), cell_h - size
+        x = int(c * cell_w + rng.uniform(0.1, 0.9) * max(free_x, 0))
         y = int(r * cell_h + rng.uniform(0.1, 0.9) * free_y)
-        region = paper[y : y + size, x : x + size]
-        region[:] = region * (1 - alpha[..., None]) + ink * alpha[..., None] * rng.uniform(0.9, 1.1)
-        boxes.append([x + xs.min(), y + ys.min(), x + xs.max() + 1, y + ys.max() + 1])
-        digits.append(int(labels[k]))
-    return np.clip(paper, 0, 255), np.array(boxes, np.float32), digits
+        if spec.content == "marks":
+            ink_on(paper, mark(size, rng), x, y, ink)
+            continue
+        members = []
+        for i in range(count):
+            if used >= len(images):
+                break
+            boxes.append(ink_on(paper, glyph(images[used], size), x + i * step, y, ink))
+            digits.append(int(labels[used]))
+            members.append(len(digits) - 1)
+            used += 1
+        if len(members) > 1:
+            numbers.append((members, "".join(str(digits[m]) for m in members)))
+    return np.clip(paper, 0, 255), np.array(boxes, np.float32).reshape(-1, 4), digits, numbers
 
 
 def camera(spec: SceneSpec, t: float, rng_phase: np.ndarray) -> np.ndarray:
@@ -101,11 +180,19 @@ def camera(spec: SceneSpec, t: float, rng_phase: np.ndarray) -> np.ndarray:
 
 
 def project_boxes(boxes: np.ndarray, homography: np.ndarray) -> np.ndarray:
+    if not len(boxes):
+        return np.zeros((0, 4), np.float32)
     corners = np.stack(
         [boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]], boxes[:, [0, 3]]], axis=1
     )
     projected = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), homography).reshape(-1, 4, 2)
     return np.concatenate([projected.min(axis=1), projected.max(axis=1)], axis=1)
+
+
+def union_xywh(xyxy: np.ndarray) -> list[float]:
+    x0, y0 = xyxy[:, :2].min(axis=0)
+    x1, y1 = xyxy[:, 2:].max(axis=0)
+    return [round(float(v), 1) for v in (x0, y0, x1 - x0, y1 - y0)]
 
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator, shadow: bool) -> np.ndarray:
@@ -128,7 +215,7 @@ def scene_frames(spec: SceneSpec, mnist_images: np.ndarray, mnist_labels: np.nda
     """Yield (bgr frame, truth dict) for every frame of the scene."""
     rng = np.random.default_rng(spec.seed)
     picks = rng.choice(len(mnist_images), spec.digits, replace=False)
-    paper, boxes, digits = paper_with_digits(spec, mnist_images[picks], mnist_labels[picks], rng)
+    paper, boxes, digits, numbers = inked_sheet(spec, mnist_images[picks], mnist_labels[picks], rng)
     w, h = spec.resolution_wh
     background = desk((h, w), rng).astype(np.float32)
     light = lighting((h, w), rng, spec.shadow)
@@ -156,6 +243,12 @@ def scene_frames(spec: SceneSpec, mnist_images: np.ndarray, mnist_labels: np.nda
                 if v
             ],
         }
+        if spec.content == "numbers":
+            truth["numbers"] = [
+                {"value": value, "box": union_xywh(projected[members])}
+                for members, value in numbers
+                if visible[members].all()
+            ]
         yield frame, truth
 
 
@@ -189,6 +282,10 @@ DEFAULT_SAMPLES = {
     "digits-1280x720.mp4": SceneSpec(
         (1280, 720), frames=60, digits=20, digit_height=(0.05, 0.11), ruled=True, seed=2
     ),
+    "numbers-1280x720.mp4": SceneSpec(
+        (1280, 720), frames=60, digits=30, digit_height=(0.06, 0.1), content="numbers", seed=4
+    ),
+    "no-digits-640x480.mp4": SceneSpec((640, 480), frames=60, digits=14, content="marks", seed=5),
     "still-1280x720.png": SceneSpec(
         (1280, 720), frames=1, digits=12, digit_height=(0.05, 0.14), ruled=True, seed=3
     ),

@@ -2,7 +2,8 @@
 
 - Data: MNIST (see `data.py`), the last 5,000 training images held out for validation.
 - Every epoch sees freshly augmented digits (`augment.py`: rotation, scale, shift, stroke width,
-  blur, noise, contrast) plus 10% generated non-digits (`negatives.py`), class 10.
+  blur, noise, contrast) plus 10% generated non-digits (`negatives.py`), class 10; the last quarter
+  of the epochs augments half as often, to settle on clean digits.
 - Model: a small CNN (about 8 M multiply-adds a crop, so a frame's crops classify in about a
   millisecond), pixel scaling inside the model so training and inference cannot disagree.
 - Adam with a cosine learning-rate decay; a checkpoint after every epoch (`--resume` continues it).
@@ -25,22 +26,24 @@ from typing import Protocol
 
 import numpy as np
 
-from recognizer.augment import augment, perturb
+from recognizer.augment import TRAIN_P, augment, perturb
 from recognizer.data import Mnist, load_mnist
 from recognizer.errors import Interrupted, ModelError, OutputError
 from recognizer.modelfiles import CLASSES, MODEL_NAME, MODELS_DIR, NOT_DIGIT, ModelFiles
+from recognizer.native import import_keras
 from recognizer.negatives import make_negatives
 from recognizer.preprocessing import INPUT_SCALE, MNIST_BOX, MNIST_SIZE
 
 VALIDATION_SIZE = 5000
 NEGATIVE_FRACTION = 0.1
+LIGHT_AUGMENTATION_FROM = 0.75  # of the epochs
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     data: Path | None = None
     output: Path = MODELS_DIR
-    epochs: int = 20
+    epochs: int = 28
     batch_size: int = 128
     seed: int = 0
     learning_rate: float = 2e-3
@@ -93,11 +96,6 @@ def check_output_folder(folder: Path) -> None:
         raise OutputError(f"cannot write to output folder {folder} ({exc.strerror})") from None
 
 
-def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-
 # --- data --------------------------------------------------------------------------------------
 
 
@@ -110,10 +108,19 @@ def split_data(mnist: Mnist, limit: int | None) -> tuple[np.ndarray, ...]:
     return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
 
 
-def epoch_data(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def augmentation_for(epoch: int, epochs: int) -> dict:
+    """Full augmentation, then half as often for the last epochs to settle on clean digits."""
+    if epoch < LIGHT_AUGMENTATION_FROM * epochs:
+        return TRAIN_P
+    return {name: p / 2 for name, p in TRAIN_P.items()}
+
+
+def epoch_data(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator, augmentation: dict = TRAIN_P
+) -> tuple[np.ndarray, ...]:
     """One epoch: every digit freshly augmented, plus generated non-digits, shuffled."""
     negatives = make_negatives(max(1, int(len(x) * NEGATIVE_FRACTION)), rng)
-    images = np.concatenate([augment(x, rng), negatives])
+    images = np.concatenate([augment(x, rng, augmentation), negatives])
     labels = np.concatenate([y, np.full(len(negatives), NOT_DIGIT, y.dtype)])
     order = rng.permutation(len(images))
     return images[order][..., None], labels[order]
@@ -124,8 +131,8 @@ def epoch_data(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[
 
 def make_model(num_classes: int = len(CLASSES), widths: tuple[int, int, int] = (32, 64, 128)):
     """A small, fast CNN: three conv-BN-ReLU-pool stages, then a 128-unit dense layer."""
-    import keras
-    from keras import layers
+    keras = import_keras()
+    layers = keras.layers
 
     def conv_block(x, filters, kernel):
         x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
@@ -149,7 +156,7 @@ def make_model(num_classes: int = len(CLASSES), widths: tuple[int, int, int] = (
 
 
 def compile_model(model, learning_rate: float) -> None:
-    import keras
+    keras = import_keras()
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -166,7 +173,7 @@ def cosine_rate(base: float, epoch: int, epochs: int) -> float:
 
 
 def keras_callback(reporter: Reporter):
-    import keras
+    keras = import_keras()
 
     class ReporterCallback(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -182,7 +189,7 @@ def atomic_save_keras(model, path: Path) -> None:
 
 
 def load_checkpoint(files: ModelFiles):
-    import keras
+    keras = import_keras()
 
     if not files.checkpoint.exists() or not files.checkpoint_state.exists():
         raise ModelError(f"--resume: no checkpoint at {files.checkpoint}; train without --resume")
@@ -196,8 +203,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
     files = ModelFiles(Path(config.output))
     check_output_folder(files.folder)
     mnist = load_mnist(config.data)  # every data check happens here, before any training
-    quiet_tensorflow()
-    import keras
+    keras = import_keras()
 
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -220,7 +226,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
         for epoch in range(state["epoch"], config.epochs):
             rate = cosine_rate(config.learning_rate, epoch, config.epochs)
             model.optimizer.learning_rate.assign(rate)
-            images, labels = epoch_data(x_train, y_train, rng)
+            augmentation = augmentation_for(epoch, config.epochs)
+            images, labels = epoch_data(x_train, y_train, rng, augmentation)
             reporter.epoch_start(epoch, config.epochs, steps)
             fit = model.fit(
                 images,
@@ -326,8 +333,11 @@ def export_onnx(model, path: Path) -> None:
     """The ONNX file `recognizer run` loads with ONNX Runtime (no TensorFlow at run time)."""
     import contextlib
     import io
+    import warnings
 
-    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints "Saved artifact at ..."
+    # The exporter prints "Saved artifact at ..." and tf2onnx warns about numpy's np.object.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
         model.export(str(path), format="onnx", verbose=False)
 
 
