@@ -1,0 +1,76 @@
+"""The live window under a virtual X display (Xvfb): it shows the boxes, and its keys work."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer.drawing import HIGH
+from tests.conftest import ROOT
+
+TOOLS = ("Xvfb", "xdotool", "import")
+
+
+@pytest.fixture
+def virtual_display():
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"install {', '.join(missing)} (apt-get install xvfb xdotool imagemagick)")
+    display = f":{90 + os.getpid() % 9}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    time.sleep(1.0)
+    assert server.poll() is None, "Xvfb did not start"
+    yield {**os.environ, "DISPLAY": display}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def wait_for_window(env: dict, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["xdotool", "search", "--name", "recognizer"], env=env, capture_output=True, text=True
+        )
+        if found.stdout.strip():
+            return found.stdout.split()[0]
+        time.sleep(0.2)
+    raise AssertionError("the live window never appeared")
+
+
+def test_live_window_shows_boxes_and_keys_work(virtual_display, tmp_path):
+    image = ROOT / "samples" / "still-1280x720.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recognizer.cli", "run", str(image), "--snapshots", str(tmp_path)],
+        env=virtual_display,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = wait_for_window(virtual_display)
+        time.sleep(1.0)  # let it paint
+        shot = tmp_path / "screen.png"
+        subprocess.run(["import", "-window", "root", str(shot)], env=virtual_display, check=True)
+        screen = cv2.imread(str(shot))
+        box_pixels = np.all(np.abs(screen.astype(int) - HIGH) <= 10, axis=2).sum()
+        assert box_pixels > 2000, f"no drawn boxes on screen ({box_pixels} box-colour pixels)"
+        subprocess.run(["xdotool", "windowactivate", "--sync", window], env=virtual_display)
+        subprocess.run(["xdotool", "key", "--window", window, "s"], env=virtual_display, check=True)
+        deadline = time.monotonic() + 10
+        while not list(tmp_path.glob("snapshot-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        subprocess.run(["xdotool", "key", "--window", window, "q"], env=virtual_display, check=True)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert list(tmp_path.glob("snapshot-*.png")), "key s saved no snapshot"
+    assert Path(str(shot)).stat().st_size > 0

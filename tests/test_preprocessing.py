@@ -1,0 +1,88 @@
+"""`to_mnist` as a table of pure-function cases, checked against MNIST itself."""
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer.classifier import Classifier
+from recognizer.preprocessing import MNIST_BOX, MNIST_SIZE, to_mnist
+
+
+def paste_large(digit: np.ndarray, size: int, canvas: int = 400, paper: int = 235) -> np.ndarray:
+    """An MNIST digit enlarged to `size` px, dark ink on a light canvas, off-centre."""
+    big = cv2.resize(digit, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    page = np.full((canvas, canvas), paper, np.float32)
+    y, x = canvas // 5, canvas // 3
+    page[y : y + size, x : x + size] -= big / 255.0 * (paper - 20)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size", [56, 112, 224])
+def test_mnist_digit_pasted_large_comes_back_close_to_the_original(mnist, size):
+    digits = mnist["x_test"][:100]
+    errors = [np.abs(to_mnist(paste_large(d, size)).astype(int) - d).mean() for d in digits]
+    assert np.median(errors) < 20, np.median(errors)
+
+
+def test_normalized_mnist_digits_are_read_as_the_originals(mnist, shipped_model):
+    digits, labels = mnist["x_test"][:300], mnist["y_test"][:300]
+    crops = np.stack([to_mnist(paste_large(d, 140)) for d in digits])
+    predicted = Classifier(shipped_model).probabilities(crops).argmax(1)
+    assert np.mean(predicted == labels) >= 0.97
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        (
+            "thick marker",
+            lambda: cv2.line(np.full((200, 120), 230, np.uint8), (60, 20), (60, 180), 0, 18),
+        ),
+        (
+            "thin pen",
+            lambda: cv2.line(np.full((200, 120), 230, np.uint8), (60, 20), (60, 180), 60, 1),
+        ),
+        ("wide", lambda: cv2.line(np.full((100, 300), 230, np.uint8), (20, 50), (280, 50), 0, 5)),
+    ],
+)
+def test_output_is_fitted_into_the_box_and_centred_by_mass(name, make):
+    out = to_mnist(make())
+    assert out.shape == (MNIST_SIZE, MNIST_SIZE) and out.dtype == np.uint8
+    ys, xs = np.nonzero(out > 30)
+    assert max(np.ptp(ys), np.ptp(xs)) + 1 <= MNIST_BOX + 2
+    m = cv2.moments(out.astype(np.float32))
+    assert abs(m["m10"] / m["m00"] - 13.5) < 1.0 and abs(m["m01"] / m["m00"] - 13.5) < 1.0
+
+
+def test_thin_strokes_are_thickened_towards_mnist_width():
+    thin = cv2.line(np.full((300, 200), 230, np.uint8), (100, 20), (100, 280), 60, 2)
+    out = to_mnist(thin)
+    columns_with_ink = np.count_nonzero((out > 127).any(axis=0))
+    assert columns_with_ink >= 2  # a 2 px stroke on a 260 px digit would be a hair at 20 px
+
+
+def test_ink_outside_the_box_is_ignored():
+    page = np.full((100, 100), 230, np.uint8)
+    cv2.line(page, (50, 20), (50, 80), 0, 6)
+    cv2.circle(page, (10, 50), 6, 0, -1)  # a neighbour in the padding
+    alone = to_mnist(page, ink_box=(30, 10, 70, 90))
+    reference = page.copy()
+    cv2.circle(reference, (10, 50), 6, 230, -1)
+    assert np.abs(alone.astype(int) - to_mnist(reference, ink_box=(30, 10, 70, 90))).max() < 10
+
+
+@pytest.mark.parametrize(
+    ("crop", "expected"),
+    [
+        (np.full((40, 40), 200, np.uint8), "blank"),
+        (np.random.default_rng(0).integers(195, 205, (40, 40)).astype(np.uint8), "blank"),
+        (np.zeros((0, 10), np.uint8), ValueError),
+        (np.zeros((10, 10, 3), np.uint8), ValueError),
+    ],
+)
+def test_blank_and_invalid_crops(crop, expected):
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            to_mnist(crop)
+    else:
+        assert to_mnist(crop).max() == 0

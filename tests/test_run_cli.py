@@ -1,0 +1,174 @@
+"""`recognizer run` end to end on real generated media: in-process, as a subprocess, interrupted."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from recognizer.bench import Accuracy, score_frame
+from recognizer.cli import app
+from recognizer.samples import read_truth
+from tests.conftest import ROOT, count_frames, recognizer_cli
+
+runner = CliRunner()
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def readings_f1(records: list[dict], truth: list[dict]) -> float:
+    accuracy = Accuracy()
+    for record, frame_truth in zip(records, truth, strict=True):
+        xywh = np.array([d["box"] for d in record["digits"]], np.float32).reshape(-1, 4)
+        xyxy = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+        score_frame(accuracy, xyxy, np.array([d["digit"] for d in record["digits"]]), frame_truth)
+    return accuracy.f1
+
+
+def test_run_video_in_process_writes_video_and_log(scene_video, tmp_path):
+    video, truth_path = scene_video
+    out, log = tmp_path / "out.mp4", tmp_path / "log.jsonl"
+    result = runner.invoke(
+        app, ["run", str(video), "-o", str(out), "--jsonl", str(log), "--no-display"]
+    )
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(log)
+    frames, size = count_frames(out)
+    assert len(records) == frames == 30
+    assert size == (640, 480)
+    assert [r["frame"] for r in records] == list(range(30))
+    assert records[3]["time"] == pytest.approx(3 / 30, abs=1e-3)
+    assert all(r["source"] == str(video) for r in records)
+    digit = records[0]["digits"][0]
+    assert set(digit) >= {"box", "digit", "confidence", "track"}
+    assert len(digit["box"]) == 4
+    assert readings_f1(records, read_truth(truth_path)) >= 0.9
+
+
+def test_run_image_as_a_subprocess(mnist, tmp_path):
+    from recognizer.samples import SceneSpec, write_sample
+
+    image = tmp_path / "page.png"
+    truth = read_truth(
+        write_sample(
+            SceneSpec((800, 600), frames=1, digits=9, seed=5),
+            mnist["x_test"],
+            mnist["y_test"],
+            image,
+        )
+    )
+    out, log = tmp_path / "annotated.png", tmp_path / "page.jsonl"
+    result = recognizer_cli("run", str(image), "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    assert len(records) == 1 and records[0]["frame"] == 0
+    assert cv2.imread(str(out)).shape == (600, 800, 3)
+    assert readings_f1(records, truth) >= 0.85
+
+
+def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
+    video, _ = scene_video
+    capture = cv2.VideoCapture(str(video))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        ok, frame = capture.read()
+        cv2.imwrite(str(folder / f"f{2 - i}.png"), frame)  # names sort in reverse capture order
+    capture.release()
+    log = tmp_path / "folder.jsonl"
+    result = runner.invoke(app, ["run", str(folder), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(log)) == 3
+
+
+def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp_path):
+    out, log = tmp_path / "partial.mp4", tmp_path / "partial.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "recognizer.cli",
+            "run",
+            str(long_video),
+            "-o",
+            str(out),
+            "--jsonl",
+            str(log),
+            "--no-display",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= 20:
+            break
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = len(read_jsonl(log))
+    frames, size = count_frames(out)
+    assert 20 <= lines < 400
+    assert frames == lines
+    assert size == (640, 480)
+
+
+@pytest.mark.parametrize(
+    ("make_source", "message"),
+    [
+        (lambda tmp: str(tmp / "missing.mp4"), "no such file or folder"),
+        (
+            lambda tmp: (tmp / "fake.mp4").write_text("not a video") and str(tmp / "fake.mp4"),
+            "cannot open video",
+        ),
+        (
+            lambda tmp: (tmp / "fake.png").write_text("not an image") and str(tmp / "fake.png"),
+            "cannot read image",
+        ),
+        (lambda tmp: (tmp / "empty").mkdir() or str(tmp / "empty"), "holds no images"),
+        (lambda tmp: "9", "camera 9 could not be opened"),
+        (lambda tmp: "rtsp://127.0.0.1:9/none", "could not be opened"),
+    ],
+)
+def test_bad_sources_exit_2_with_one_line(tmp_path, make_source, message):
+    result = recognizer_cli("run", make_source(tmp_path), "--no-display")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("model_file", "message"),
+    [
+        (None, "model not found"),
+        (b"not an onnx model", "cannot be loaded"),
+    ],
+)
+def test_missing_or_corrupt_model_says_how_to_get_one(scene_video, tmp_path, model_file, message):
+    model = tmp_path / "digits.onnx"
+    if model_file is not None:
+        model.write_bytes(model_file)
+    result = recognizer_cli("run", str(scene_video[0]), "--model", str(model), "--no-display")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr and "recognizer train" in result.stderr
+
+
+def test_unwritable_output_is_one_line(scene_video, tmp_path):
+    result = recognizer_cli("run", str(scene_video[0]), "-o", str(tmp_path / "no" / "dir.mp4"))
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr

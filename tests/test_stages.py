@@ -1,0 +1,162 @@
+"""Pure stages as tables: Detections, detection, tracking, number grouping."""
+
+import contextlib
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer.core import Detections, box_iou
+from recognizer.detection import MAX_CANDIDATES, crop_box, find_candidates
+from recognizer.grouping import group_numbers
+from recognizer.samples import SceneSpec, scene_frames
+from recognizer.tracking import Tracker
+
+does_not_raise = contextlib.nullcontext
+
+
+def batch(xyxy, digit=None, probabilities=None) -> Detections:
+    xyxy = np.array(xyxy, np.float32).reshape(-1, 4)
+    n = len(xyxy)
+    return Detections(
+        xyxy=xyxy,
+        crops=np.zeros((n, 28, 28), np.uint8),
+        digit=digit if digit is not None else np.zeros(n, np.int64),
+        confidence=np.ones(n, np.float32),
+        probabilities=probabilities if probabilities is not None else np.zeros((n, 0)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expectation"),
+    [
+        ({"xyxy": np.zeros((2, 4)), "crops": np.zeros((2, 28, 28))}, does_not_raise()),
+        ({"xyxy": np.zeros((2, 3)), "crops": np.zeros((2, 28, 28))}, pytest.raises(ValueError)),
+        ({"xyxy": np.zeros((2, 4)), "crops": np.zeros((3, 28, 28))}, pytest.raises(ValueError)),
+        (
+            {"xyxy": np.zeros((1, 4)), "crops": np.zeros((1, 28, 28)), "digit": [1, 2]},
+            pytest.raises(ValueError),
+        ),
+    ],
+)
+def test_detections_checks_shapes(kwargs, expectation):
+    with expectation:
+        Detections(**kwargs)
+
+
+def test_detections_are_read_only_and_mask_indexing_returns_a_sub_batch():
+    d = batch([[0, 0, 10, 10], [5, 5, 20, 30], [1, 1, 2, 2]], digit=np.array([1, 2, 3]))
+    with pytest.raises(ValueError):
+        d.xyxy[0, 0] = 5
+    sub = d[d.digit >= 2]
+    assert len(sub) == 2 and list(sub.digit) == [2, 3]
+    assert np.allclose(d.xywh[1], [5, 5, 15, 25])
+    assert len(Detections.empty()) == 0
+
+
+def test_box_iou_table():
+    a = np.array([[0, 0, 10, 10]], np.float32)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float32)
+    assert np.allclose(box_iou(a, b), [[1.0, 50 / 150, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("box", "shape", "expected"),
+    [
+        ((0, 0, 10, 10), (100, 100), (0, 0, 12, 12)),  # never negative at the border
+        ((90, 90, 100, 100), (100, 100), (88, 88, 100, 100)),
+        ((40, 40, 60, 80), (100, 100), (34, 34, 66, 86)),
+    ],
+)
+def test_crop_box_is_clipped_to_the_frame(box, shape, expected):
+    assert crop_box(shape, np.array(box, np.float32)) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "min_recall"),
+    [
+        (SceneSpec((640, 480), frames=1, digits=10, seed=21), 0.9),
+        (SceneSpec((640, 480), frames=1, digits=10, seed=22, ruled=True), 0.9),
+        (SceneSpec((320, 240), frames=1, digits=6, seed=23), 0.8),
+        (SceneSpec((1920, 1080), frames=1, digits=16, seed=24, ruled=True), 0.9),
+    ],
+)
+def test_candidates_cover_the_digits(mnist, spec, min_recall):
+    frame, truth = next(scene_frames(spec, mnist["x_test"], mnist["y_test"]))
+    found = find_candidates(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    xywh = np.array([d["box"] for d in truth["digits"]], np.float32)
+    true_xyxy = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+    covered = (box_iou(true_xyxy, found.xyxy) >= 0.4).any(axis=1) if len(found) else []
+    assert np.mean(covered) >= min_recall
+    assert found.crops.shape == (len(found), 28, 28)
+
+
+def test_a_frame_of_noise_is_capped():
+    noise = np.random.default_rng(0).integers(0, 256, (720, 1280), dtype=np.uint8)
+    noise = cv2.GaussianBlur(noise, (0, 0), 1.5)
+    assert len(find_candidates(noise)) <= MAX_CANDIDATES
+
+
+def test_blank_paper_has_no_candidates():
+    paper = np.full((480, 640), 220, np.uint8)
+    assert len(find_candidates(paper)) == 0
+
+
+def one_hot(digit: int, k: int = 11, p: float = 0.9) -> np.ndarray:
+    v = np.full(k, (1 - p) / (k - 1), np.float32)
+    v[digit] = p
+    return v
+
+
+def test_tracker_keeps_ids_through_motion_and_a_miss():
+    tracker = Tracker(fps=30)
+    ids = []
+    for step in range(10):
+        if step == 5:
+            tracker.update(Detections.empty())  # one missed frame
+            continue
+        x = 100 + 8 * step
+        d = batch(
+            [[x, 50, x + 20, 90], [300, 50, 320, 90]],
+            probabilities=np.stack([one_hot(3), one_hot(7)]),
+        )
+        ids.append(tuple(tracker.update(d).track_id))
+    assert len(set(ids)) == 1 and len(set(ids[0])) == 2
+
+
+def test_tracker_fuses_flickering_readings():
+    tracker = Tracker(fps=30)
+    labels = []
+    for step in range(20):
+        reading = (
+            one_hot(1, p=0.55) if step % 4 == 3 else one_hot(7, p=0.8)
+        )  # a 7 sometimes read as 1
+        out = tracker.update(batch([[100, 50, 120, 90]], probabilities=reading[None]))
+        labels.append(int(out.digit[0]))
+    assert labels == [7] * 20
+
+
+@pytest.mark.parametrize(
+    ("boxes", "digits", "values"),
+    [
+        (
+            [[0, 0, 20, 30], [24, 0, 44, 30], [48, 2, 68, 32], [72, 0, 92, 30]],
+            [2, 0, 1, 9],
+            ["2019"],
+        ),
+        ([[0, 0, 20, 30], [200, 0, 220, 30]], [4, 2], []),  # far apart: two lone digits
+        (
+            [[0, 0, 20, 30], [24, 0, 44, 30], [0, 60, 20, 90], [24, 60, 44, 90]],
+            [1, 2, 3, 4],
+            ["12", "34"],
+        ),
+        # A line tilted by about 25 degrees, read along its slope.
+        ([[0, 0, 20, 30], [24, 11, 44, 41], [48, 22, 68, 52]], [5, 6, 7], ["567"]),
+        ([[0, 0, 20, 30], [24, 0, 34, 8]], [1, 1], []),  # very different heights
+    ],
+)
+def test_group_numbers_table(boxes, digits, values):
+    numbers = group_numbers(batch(boxes, digit=np.array(digits)))
+    assert sorted(n["value"] for n in numbers) == sorted(values)
+    for n in numbers:
+        assert len(n["digits"]) == len(n["value"]) and len(n["box"]) == 4
