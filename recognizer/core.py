@@ -21,6 +21,17 @@ class Frame:
     bgr: np.ndarray  # (H, W, 3) uint8
 
 
+# Field -> (dtype, shape after N, fill value when omitted); probabilities is (N, K), K = 0 at first.
+_FIELDS = {
+    "xyxy": (np.float32, (4,), 0),
+    "crops": (np.uint8, (MNIST_SIZE, MNIST_SIZE), 0),
+    "digit": (np.int64, (), NO_DIGIT),
+    "confidence": (np.float32, (), 0),
+    "probabilities": (np.float32, (0,), 0),
+    "track_id": (np.int64, (), NO_TRACK),
+}
+
+
 @dataclass(frozen=True)
 class Detections:
     """One frame's digits. Boxes are in input-frame pixels, x0 y0 x1 y1 (exclusive right/bottom)."""
@@ -34,41 +45,21 @@ class Detections:
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
-        defaults = {
-            "digit": np.full(n, NO_DIGIT, np.int64),
-            "confidence": np.zeros(n, np.float32),
-            "probabilities": np.zeros((n, 0), np.float32),
-            "track_id": np.full(n, NO_TRACK, np.int64),
-        }
-        dtypes = {
-            "xyxy": np.float32,
-            "crops": np.uint8,
-            "digit": np.int64,
-            "confidence": np.float32,
-            "probabilities": np.float32,
-            "track_id": np.int64,
-        }
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name, (dtype, tail, default) in _FIELDS.items():
+            value = getattr(self, name)
             if value is None:
-                value = defaults[f.name]
-            value = np.array(value, dtype=dtypes[f.name], copy=True)
+                value = np.full((n, *tail), default, dtype)
+            elif not (
+                isinstance(value, np.ndarray) and value.dtype == dtype and not value.flags.writeable
+            ):
+                # Read-only arrays of the right type come from another batch and are shared as they
+                # are; anything else is copied so that no caller can change a batch afterwards.
+                value = np.array(value, dtype=dtype, copy=True)
             value.setflags(write=False)
-            object.__setattr__(self, f.name, value)
-        shapes = {
-            "xyxy": (n, 4),
-            "crops": (n, MNIST_SIZE, MNIST_SIZE),
-            "digit": (n,),
-            "confidence": (n,),
-            "track_id": (n,),
-        }
-        for name, shape in shapes.items():
-            if getattr(self, name).shape != shape:
-                raise ValueError(
-                    f"Detections.{name} has shape {getattr(self, name).shape}, not {shape}"
-                )
-        if self.probabilities.ndim != 2 or len(self.probabilities) != n:
-            raise ValueError(f"Detections.probabilities has shape {self.probabilities.shape}")
+            object.__setattr__(self, name, value)
+            expected = (n, *tail) if name != "probabilities" else (n, value.shape[-1])
+            if value.ndim != len(expected) or value.shape != expected:
+                raise ValueError(f"Detections.{name} has shape {value.shape}, not {expected}")
 
     @classmethod
     def empty(cls) -> "Detections":
