@@ -38,20 +38,27 @@ def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
     return np.array([r if r >= 0 and left[r] == i else -1 for i, r in enumerate(right)], np.int64)
 
 
-def group_numbers(detections: Detections) -> list[dict]:
-    """Numbers of two or more digits: box [x, y, w, h], value, confidence, digit indexes."""
-    if len(detections) < 2:
+def lines(xyxy: np.ndarray) -> list[list[int]]:
+    """Chains of two or more neighbouring digits, each listed left to right."""
+    if len(xyxy) < 2:
         return []
-    right = right_neighbours(detections.xyxy)
-    has_left = np.zeros(len(detections), bool)
+    right = right_neighbours(xyxy)
+    has_left = np.zeros(len(xyxy), bool)
     has_left[right[right >= 0]] = True
-    numbers = []
+    chains = []
     for start in np.nonzero(~has_left)[0]:
         chain = [int(start)]
         while right[chain[-1]] >= 0:
             chain.append(int(right[chain[-1]]))
-        if len(chain) < 2:
-            continue
+        if len(chain) >= 2:
+            chains.append(chain)
+    return chains
+
+
+def group_numbers(detections: Detections) -> list[dict]:
+    """Numbers of two or more digits: box [x, y, w, h], value, confidence, digit indexes."""
+    numbers = []
+    for chain in lines(detections.xyxy):
         boxes = detections.xyxy[chain]
         x0, y0 = boxes[:, :2].min(axis=0)
         x1, y1 = boxes[:, 2:].max(axis=0)

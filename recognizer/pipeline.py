@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer import detection, splitting
+from recognizer import deskew, detection, splitting
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
@@ -80,6 +80,7 @@ def process(
     readings = classifier.classify(Detections.concatenate([candidates, pieces]))
     n = len(candidates)
     detections = splitting.resolve(readings[:n], readings[n:], origin)
+    detections = deskew.straighten(gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
     detections = detection.suppress_nested(detections)
     clock.lap("classify")

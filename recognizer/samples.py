@@ -38,6 +38,7 @@ class SceneSpec:
     motion_px: float = 12.0  # camera drift amplitude
     tilt: float = 0.06  # perspective strength
     shadow: bool = True
+    rotation_deg: float = 0.0  # the sheet turned in the image plane (paper held at an angle)
     content: str = "digits"  # "digits", "numbers" (2-4 digit numbers) or "marks" (no digits)
 
 
@@ -173,7 +174,7 @@ def camera(spec: SceneSpec, t: float, rng_phase: np.ndarray) -> np.ndarray:
     a = spec.motion_px
     dx = a * np.sin(2 * np.pi * 0.25 * t + rng_phase[0])
     dy = 0.6 * a * np.sin(2 * np.pi * 0.18 * t + rng_phase[1])
-    angle = 2.0 * np.sin(2 * np.pi * 0.12 * t + rng_phase[2])
+    angle = spec.rotation_deg + 2.0 * np.sin(2 * np.pi * 0.12 * t + rng_phase[2])
     motion = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
     motion[:2, 2] += (dx, dy)
     return motion @ tilt
@@ -284,6 +285,16 @@ DEFAULT_SAMPLES = {
     ),
     "numbers-1280x720.mp4": SceneSpec(
         (1280, 720), frames=60, digits=30, digit_height=(0.06, 0.1), content="numbers", seed=4
+    ),
+    "numbers-tilted-1280x720.mp4": SceneSpec(
+        (1280, 720),
+        frames=40,
+        digits=30,
+        digit_height=(0.06, 0.1),
+        content="numbers",
+        rotation_deg=-30,
+        motion_px=4,
+        seed=8,
     ),
     "no-digits-640x480.mp4": SceneSpec((640, 480), frames=60, digits=14, content="marks", seed=5),
     "still-1280x720.png": SceneSpec(

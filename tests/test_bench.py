@@ -52,6 +52,14 @@ def test_multi_digit_numbers_are_read_whole():
     assert report.accuracy.number_accuracy >= 0.7
 
 
+def test_numbers_on_paper_tilted_30_degrees_are_read_along_their_slope():
+    name = "numbers-tilted-1280x720.mp4"
+    report = bench(str(SAMPLES / name), RunOptions(), truth_of(name))
+    assert report.accuracy.precision >= 0.95
+    assert report.accuracy.f1 >= 0.85
+    assert report.accuracy.number_accuracy >= 0.5
+
+
 def test_bench_cli_prints_json_with_every_stage():
     result = CliRunner().invoke(app, ["bench", str(SAMPLES / "digits-640x480.mp4"), "--json"])
     assert result.exit_code == 0, result.output
