@@ -73,7 +73,7 @@ def test_evaluate_perturbed_is_a_different_harder_set(tiny_model, mnist_path):
     assert json.loads(rough.stdout)["accuracy"] != json.loads(clean.stdout)["accuracy"]
 
 
-def test_sigint_during_training_leaves_the_existing_model_byte_identical(
+def test_sigint_keeps_the_model_byte_identical_and_resume_finishes(
     tiny_model, mnist_path, tmp_path
 ):
     folder = tmp_path / "models"
@@ -116,6 +116,27 @@ def test_sigint_during_training_leaves_the_existing_model_byte_identical(
     for name, data in before.items():
         assert (folder / name).read_bytes() == data, f"{name} changed"
     assert (folder / "digits.ckpt.keras").exists(), "the best-so-far checkpoint was not kept"
+    done = json.loads((folder / "digits.ckpt.json").read_text())["epoch"]
+    assert 1 <= done < 8
+
+    resumed = recognizer_cli(
+        "train",
+        "--data",
+        str(mnist_path),
+        "--limit",
+        "3000",
+        "--epochs",
+        str(done + 1),
+        "--output",
+        str(folder),
+        "--resume",
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    metadata = json.loads((folder / "digits.json").read_text())
+    assert metadata["epochs"] == done + 1
+    assert len(metadata["history"]["loss"]) == done + 1  # the earlier epochs' history carried on
+    assert (folder / "digits.onnx").read_bytes() != before["digits.onnx"]
+    assert not (folder / "digits.ckpt.keras").exists()
 
 
 def write_npz(path: Path, **arrays) -> Path:
