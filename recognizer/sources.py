@@ -56,6 +56,7 @@ class Source:
         self._frames = frames
         self._release = release
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "Source":
         return self
@@ -64,7 +65,10 @@ class Source:
         self.close()
 
     def close(self) -> None:
+        """Stop the reader thread, then release the capture (never while a read is under way)."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
         if self._release is not None:
             self._release()
             self._release = None
@@ -79,23 +83,27 @@ class Source:
         buffer: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
         done = object()
 
+        def offer(item) -> bool:
+            """Queue an item unless the consumer has stopped; never blocks for good."""
+            while not self._stop.is_set():
+                try:
+                    buffer.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def reader() -> None:
             try:
                 for bgr in self._frames:
-                    while not self._stop.is_set():
-                        try:
-                            buffer.put(bgr, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if self._stop.is_set():
+                    if not offer(bgr):
                         return
             except BaseException as exc:  # handed to the consumer, raised there
-                buffer.put(exc)
-            buffer.put(done)
+                offer(exc)
+            offer(done)
 
-        thread = threading.Thread(target=reader, name="recognizer-reader", daemon=True)
-        thread.start()
+        self._thread = threading.Thread(target=reader, name="recognizer-reader", daemon=True)
+        self._thread.start()
         try:
             while (item := buffer.get()) is not done:
                 if isinstance(item, BaseException):
@@ -103,7 +111,7 @@ class Source:
                 yield item
         finally:
             self._stop.set()
-            thread.join(timeout=2.0)
+            self._thread.join(timeout=2.0)
 
 
 def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source) -> Iterator:
