@@ -244,6 +244,7 @@ def run(
     )
     stop = stop_on_sigint()
     frames = digits = 0
+    opened = None
     fps = 0.0
     window = None
     quit_by_key = False
@@ -277,7 +278,6 @@ def run(
                     elif action == "quit":
                         quit_by_key = True
                         break
-            skipped = opened.skipped
     except RecognizerError as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:
@@ -286,8 +286,8 @@ def run(
         if window is not None:
             window.close()
     summary = f"{frames} frames, {digits} digits, {fps:.0f} fps"
-    if skipped:
-        summary += f", {skipped} unreadable frames skipped"
+    if opened is not None and opened.skipped:
+        summary += f", {opened.skipped} unreadable frames skipped"
     err.print(summary, highlight=False)
     if stop.is_set() and not quit_by_key:
         err.print("interrupted: outputs are complete up to the last frame", highlight=False)
