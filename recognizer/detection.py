@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from recognizer.core import Detections, box_containment
-from recognizer.preprocessing import percentiles_u8, to_mnist
+from recognizer.preprocessing import to_mnist
 
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger
 BLOCK_FRACTION = 1 / 12  # adaptive threshold block, relative to the shorter side
@@ -157,7 +157,8 @@ def candidate_boxes(gray: np.ndarray) -> np.ndarray:
     fill = ink / area
     thin = (x1 - x0) / np.maximum(y1 - y0, 1) < THIN_ASPECT
     keep = (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
-    stats = np.array([ink_contrast_and_surround(gray, b) for b in boxes]).reshape(-1, 2)
+    smooth = cv2.blur(gray, (3, 3))
+    stats = np.array([ink_contrast_and_surround(smooth, b) for b in boxes]).reshape(-1, 2)
     keep &= (stats[:, 0] >= MIN_CONTRAST) & (stats[:, 1] <= MAX_DARK_RING)
     boxes = boxes[keep]
     # Prefer digit-sized, ink-dense boxes when there are too many (a frame full of texture).
@@ -165,21 +166,22 @@ def candidate_boxes(gray: np.ndarray) -> np.ndarray:
     return boxes[order][:MAX_CANDIDATES].astype(np.float32)
 
 
-def ink_contrast_and_surround(gray: np.ndarray, box: np.ndarray) -> tuple[float, float]:
+def ink_contrast_and_surround(smooth: np.ndarray, box: np.ndarray) -> tuple[float, float]:
     """Paper-minus-ink contrast inside a box, and the share of dark pixels in a ring around it.
 
-    A digit is ink on paper: its surroundings are paper. The edge of the sheet against a dark
-    desk, or a shadow's border, continues outside its box, so its ring is largely dark.
+    `smooth` is the frame after a 3x3 blur, so the darkest and brightest pixels are not single
+    noisy ones. A digit is ink on paper: its surroundings are paper. The edge of the sheet
+    against a dark desk, or a shadow's border, continues outside its box, so its ring is dark.
     """
     x0, y0, x1, y1 = (int(v) for v in box)
-    inside = gray[y0:y1, x0:x1]
+    inside = smooth[y0:y1, x0:x1]
     if inside.size == 0:
         return 0.0, 1.0
-    low, high = percentiles_u8(np.ascontiguousarray(inside), (3, 97))
+    low, high, _, _ = cv2.minMaxLoc(inside)
     pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
-    h, w = gray.shape
+    h, w = smooth.shape
     rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-    around = gray[ry0:ry1, rx0:rx1]
+    around = smooth[ry0:ry1, rx0:rx1]
     ring_pixels = around.size - inside.size
     if ring_pixels <= 0:
         return float(high - low), 1.0
