@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recognizer.classifier import read
 from recognizer.core import Detections, box_iou, greedy_match
+from recognizer.modelfiles import NOT_DIGIT
 
 MIN_IOU = 0.2
 MAX_CENTRE_SHIFT = 0.6  # of the box diagonal, for matches that do not overlap
@@ -100,7 +102,7 @@ class Tracker:
             xyxy=xyxy.astype(np.float32),
             velocity=np.zeros(2, np.float32),
             probabilities=probabilities.astype(np.float32),
-            digit=int(np.argmax(probabilities)),
+            digit=int(read(probabilities[None])[0][0]),
         )
         self.next_id += 1
         self.tracks.append(track)
@@ -112,9 +114,9 @@ class Tracker:
         track.velocity = VELOCITY_SMOOTHING * track.velocity + (1 - VELOCITY_SMOOTHING) * step
         track.xyxy = xyxy.astype(np.float32)
         track.probabilities = (1 - FUSION_RATE) * track.probabilities + FUSION_RATE * probabilities
-        leader = int(np.argmax(track.probabilities))
+        leader = int(read(track.probabilities[None])[0][0])
         lead = track.probabilities[leader] - track.probabilities[track.digit]
-        if leader != track.digit and lead >= SWITCH_MARGIN:
+        if leader != track.digit and (lead >= SWITCH_MARGIN or leader == NOT_DIGIT):
             track.digit = leader
         track.misses = 0
         track.hits += 1
