@@ -37,7 +37,6 @@ class Track:
     probabilities: np.ndarray  # fused, (K,)
     digit: int
     misses: int = 0
-    hits: int = 1
 
     def predicted(self) -> np.ndarray:
         return self.xyxy + np.tile(self.velocity * (self.misses + 1), 2)
@@ -119,4 +118,3 @@ class Tracker:
         if leader != track.digit and (lead >= SWITCH_MARGIN or leader == NOT_DIGIT):
             track.digit = leader
         track.misses = 0
-        track.hits += 1
