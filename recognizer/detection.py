@@ -34,6 +34,7 @@ THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
 MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
 RULE_BAND_PX = 5
+RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a stroke, not a rule
 RING_FRACTION = 0.2  # ring around a box that must be mostly paper, relative to its longer side
 MAX_DARK_RING = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
@@ -106,11 +107,17 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
 
     A vertical dilation first turns a slightly tilted thin line into a band with long horizontal
     runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees.
+    Rules are thin: ink that is thick vertically (the bar of a large marker 7, the bottom of a
+    large 0) is kept, or a digit half the frame tall would lose its horizontal strokes.
     """
     length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
     banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
     rules = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     rules = cv2.erode(rules, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
+    thick = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, np.ones((RULE_MAX_THICKNESS_PX + 1, 1), np.uint8)
+    )
+    rules = cv2.subtract(rules, cv2.dilate(thick, np.ones((3, 3), np.uint8)))
     return cv2.subtract(mask, rules)
 
 

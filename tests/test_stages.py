@@ -79,6 +79,14 @@ def test_crop_box_is_clipped_to_the_frame(box, shape, expected):
         (SceneSpec((640, 480), frames=1, digits=10, seed=22, ruled=True), 0.9),
         (SceneSpec((320, 240), frames=1, digits=6, seed=23), 0.8),
         (SceneSpec((1920, 1080), frames=1, digits=16, seed=24, ruled=True), 0.9),
+        # Digits half the frame tall, thick strokes: their bars must not be taken for rules.
+        (SceneSpec((640, 480), frames=1, digits=2, digit_height=(0.45, 0.55), seed=31), 1.0),
+        (
+            SceneSpec(
+                (640, 480), frames=1, digits=3, digit_height=(0.3, 0.45), seed=34, ruled=True
+            ),
+            1.0,
+        ),
     ],
 )
 def test_candidates_cover_the_digits(mnist, spec, min_recall):
