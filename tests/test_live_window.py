@@ -22,11 +22,15 @@ def virtual_display():
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"install {', '.join(missing)} (apt-get install xvfb xdotool imagemagick)")
-    display = f":{90 + os.getpid() % 9}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-    time.sleep(1.0)
-    assert server.poll() is None, "Xvfb did not start"
-    yield {**os.environ, "DISPLAY": display}
+    # -displayfd: Xvfb picks a free display number and writes it to our pipe once it is ready.
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    number = server.stdout.readline().strip()
+    assert server.poll() is None and number.isdigit(), "Xvfb did not start"
+    yield {**os.environ, "DISPLAY": f":{number}"}
     server.terminate()
     server.wait(timeout=10)
 
