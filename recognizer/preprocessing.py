@@ -66,8 +66,8 @@ def stroke_ratio(mask: np.ndarray) -> float:
         return 0.0
     mask = mask.astype(np.uint8)
     boundary = area - int(np.count_nonzero(cv2.erode(mask, np.ones((3, 3), np.uint8))))
-    ys, xs = np.nonzero(mask)
-    side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    _, _, w, h = cv2.boundingRect(mask)
+    side = max(w, h)
     return 2.0 * area / max(boundary, 1) / side
 
 
@@ -87,10 +87,10 @@ def thicken(ink: np.ndarray) -> np.ndarray:
 
 def fit_and_center(ink: np.ndarray) -> np.ndarray:
     """Fit white-on-black ink (float 0..1) into MNIST_BOX, centre by mass in MNIST_SIZE; uint8."""
-    ys, xs = np.nonzero(ink > 0)
-    if ys.size == 0:
+    x, y, w, h = cv2.boundingRect((ink > 0).astype(np.uint8))
+    if w == 0:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ink = ink[y : y + h, x : x + w]
     h, w = ink.shape
     scale = MNIST_BOX / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
