@@ -182,10 +182,14 @@ def keras_callback(reporter: Reporter):
     return ReporterCallback()
 
 
+def temporary(path: Path) -> Path:
+    """Where `path` is written before being renamed into place (same folder: atomic rename)."""
+    return path.with_name(f".tmp-{path.name}")
+
+
 def atomic_save_keras(model, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    model.save(temporary(path))
+    os.replace(temporary(path), path)
 
 
 def load_checkpoint(files: ModelFiles):
@@ -253,9 +257,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
                 "history": history,
                 "seconds": time.monotonic() - started,
             }
-            tmp_state = files.checkpoint_state.with_name(f".tmp-{files.checkpoint_state.name}")
-            tmp_state.write_text(json.dumps(state))
-            os.replace(tmp_state, files.checkpoint_state)
+            temporary(files.checkpoint_state).write_text(json.dumps(state))
+            os.replace(temporary(files.checkpoint_state), files.checkpoint_state)
             reporter.epoch_end(epoch, logs)
     except KeyboardInterrupt:
         done = state["epoch"]
@@ -315,12 +318,7 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 def write_outputs(model, files: ModelFiles, metadata: dict) -> None:
     """Write everything to temporary files first, then rename each into place."""
-    tmp = {
-        "keras": files.folder / f".tmp-{MODEL_NAME}.keras",
-        "onnx": files.folder / f".tmp-{MODEL_NAME}.onnx",
-        "metadata": files.folder / f".tmp-{MODEL_NAME}.json",
-        "curve": files.folder / f".tmp-{MODEL_NAME}-curve.png",
-    }
+    tmp = {key: temporary(getattr(files, key)) for key in ("keras", "onnx", "metadata", "curve")}
     model.save(tmp["keras"])
     export_onnx(model, tmp["onnx"])
     tmp["metadata"].write_text(json.dumps(metadata, indent=2) + "\n")
