@@ -11,7 +11,7 @@ Flicker is the share of consecutive frames in which a track's reported digit cha
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -109,15 +109,7 @@ def flicker_rate(labels_by_track: dict[int, list[int]]) -> float | None:
 def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> BenchReport:
     classifier = Classifier(options.model, threads=options.threads)
     with tempfile.TemporaryDirectory(prefix="recognizer-bench-") as tmp:
-        full = RunOptions(
-            model=options.model,
-            min_confidence=options.min_confidence,
-            output=Path(tmp) / "bench.mp4",
-            jsonl=Path(tmp) / "bench.jsonl",
-            show_crops=options.show_crops,
-            track=options.track,
-            threads=options.threads,
-        )
+        full = replace(options, output=Path(tmp) / "bench.mp4", jsonl=Path(tmp) / "bench.jsonl")
         times: dict[str, list[float]] = {stage: [] for stage in STAGES}
         resolution = (0, 0)
         for result in run(source, full, classifier=classifier):
@@ -125,12 +117,8 @@ def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> B
             for stage in STAGES:
                 times[stage].append(result.times.get(stage, 0.0))
 
-        headless = RunOptions(
-            model=options.model,
-            min_confidence=options.min_confidence,
-            jsonl=Path(tmp) / "headless.jsonl",
-            track=options.track,
-            threads=options.threads,
+        headless = replace(
+            options, output=None, jsonl=Path(tmp) / "headless.jsonl", show_crops=False, draw=False
         )
         truth = read_truth(truth_path) if truth_path else None
         accuracy = Accuracy() if truth else None

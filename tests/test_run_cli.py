@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from recognizer.bench import Accuracy, score_frame
+from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
 from recognizer.cli import app
 from recognizer.samples import read_truth
 from tests.conftest import ROOT, count_frames, recognizer_cli
@@ -27,8 +27,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def readings_f1(records: list[dict], truth: list[dict]) -> float:
     accuracy = Accuracy()
     for record, frame_truth in zip(records, truth, strict=True):
-        xywh = np.array([d["box"] for d in record["digits"]], np.float32).reshape(-1, 4)
-        xyxy = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+        xyxy = xywh_to_xyxy(record["digits"])
         score_frame(accuracy, xyxy, np.array([d["digit"] for d in record["digits"]]), frame_truth)
     return accuracy.f1
 

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from recognizer.bench import xywh_to_xyxy
 from recognizer.core import Detections, box_iou
 from recognizer.detection import MAX_CANDIDATES, crop_box, find_candidates
 from recognizer.grouping import group_numbers
@@ -92,8 +93,7 @@ def test_crop_box_is_clipped_to_the_frame(box, shape, expected):
 def test_candidates_cover_the_digits(mnist, spec, min_recall):
     frame, truth = next(scene_frames(spec, mnist["x_test"], mnist["y_test"]))
     found = find_candidates(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-    xywh = np.array([d["box"] for d in truth["digits"]], np.float32)
-    true_xyxy = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+    true_xyxy = xywh_to_xyxy(truth["digits"])
     covered = (box_iou(true_xyxy, found.xyxy) >= 0.4).any(axis=1) if len(found) else []
     assert np.mean(covered) >= min_recall
     assert found.crops.shape == (len(found), 28, 28)
