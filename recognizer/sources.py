@@ -7,8 +7,6 @@ Reading happens on a background thread a few frames ahead (`READ_AHEAD`), so dec
 with detection and classification on the other core.
 """
 
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognizer.ahead import Ahead
 from recognizer.core import Frame
 from recognizer.errors import SourceError
 from recognizer.native import native_stderr_silenced
@@ -53,10 +52,8 @@ class Source:
     def __init__(self, info: VideoInfo, frames: Iterator[np.ndarray], release=None) -> None:
         self.info = info
         self.skipped = 0
-        self._frames = frames
+        self._reader = Ahead(frames, READ_AHEAD, name="recognizer-reader")
         self._release = release
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "Source":
         return self
@@ -66,52 +63,16 @@ class Source:
 
     def close(self) -> None:
         """Stop the reader thread, then release the capture (never while a read is under way)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
+        self._reader.close()
         if self._release is not None:
             self._release()
             self._release = None
 
     def __iter__(self) -> Iterator[Frame]:
+        """Decoded on a helper thread; OpenCV releases the GIL while it decodes."""
         fps = self.info.fps or FOLDER_FPS
-        for index, bgr in enumerate(self._read_ahead()):
+        for index, bgr in enumerate(self._reader):
             yield Frame(index=index, time_s=index / fps, bgr=bgr)
-
-    def _read_ahead(self) -> Iterator[np.ndarray]:
-        """Decode on a helper thread; OpenCV releases the GIL while it decodes."""
-        buffer: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
-        done = object()
-
-        def offer(item) -> bool:
-            """Queue an item unless the consumer has stopped; never blocks for good."""
-            while not self._stop.is_set():
-                try:
-                    buffer.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def reader() -> None:
-            try:
-                for bgr in self._frames:
-                    if not offer(bgr):
-                        return
-            except BaseException as exc:  # handed to the consumer, raised there
-                offer(exc)
-            offer(done)
-
-        self._thread = threading.Thread(target=reader, name="recognizer-reader", daemon=True)
-        self._thread.start()
-        try:
-            while (item := buffer.get()) is not done:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=2.0)
 
 
 def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source) -> Iterator:
