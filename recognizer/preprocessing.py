@@ -30,6 +30,9 @@ INK_SATURATION = 0.7
 PEAK_OF_MAX = 0.75
 # Ink below this fraction of the crop's strongest ink is paper texture or shadow, not ink.
 INK_FLOOR = 0.25
+# ... and ink below this multiple of the paper's own median "ink" is camera noise: without it a
+# noisy, low-contrast crop comes out as a digit on a gray square.
+NOISE_FLOOR = 2.0
 # Ink weaker than this (in gray levels) is not ink at all: a blank crop stays blank.
 MIN_INK_CONTRAST = 24.0
 
@@ -51,12 +54,14 @@ def extract_ink(gray: np.ndarray) -> np.ndarray:
     paper = cv2.blur(paper, (k, k))
     ink = cv2.subtract(paper, gray)
     # The strongest ink: robust to a few noisy pixels; found even where ink is a tiny share.
-    peak = max(percentiles_u8(ink, (99.5,))[0], PEAK_OF_MAX * int(ink.max()))
+    # The median is paper (a crop is mostly paper): its ink level is the camera's noise.
+    noise, high = percentiles_u8(ink, (50, 99.5))
+    peak = max(high, PEAK_OF_MAX * int(ink.max()))
     if peak < MIN_INK_CONTRAST:
         return np.zeros(ink.shape, np.float32)
-    ink = ink.astype(np.float32) / peak
-    ink[ink < INK_FLOOR] = 0.0
-    return np.clip(ink / INK_SATURATION, 0.0, 1.0)
+    ink = ink.astype(np.float32)
+    ink[ink < max(INK_FLOOR * peak, NOISE_FLOOR * noise)] = 0.0
+    return np.clip(ink / (INK_SATURATION * peak), 0.0, 1.0)
 
 
 def stroke_ratio(mask: np.ndarray) -> float:
