@@ -123,11 +123,14 @@ def greedy_match(score: np.ndarray, minimum: float) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     if score.size == 0:
         return pairs
+    rows, cols = score.shape
+    most = min(rows, cols)
     used_rows, used_cols = set(), set()
-    for flat in np.argsort(-score, axis=None):
-        row, col = (int(v) for v in np.unravel_index(flat, score.shape))
-        if score[row, col] <= minimum:
+    flat_score = score.ravel()
+    for flat in np.argsort(-flat_score, kind="stable"):
+        if flat_score[flat] <= minimum or len(pairs) == most:
             break
+        row, col = divmod(int(flat), cols)
         if row not in used_rows and col not in used_cols:
             pairs.append((row, col))
             used_rows.add(row)

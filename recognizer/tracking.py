@@ -13,7 +13,7 @@ project runs numpy 2 and rich 15), and supervision's ByteTrack brings eight more
 matching that is a few lines here and has no probability fusion; this one costs ~0.1 ms a frame.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -30,16 +30,40 @@ VELOCITY_SMOOTHING = 0.5
 
 
 @dataclass
-class Track:
-    id: int
-    xyxy: np.ndarray
-    velocity: np.ndarray  # (2,) pixels per frame
-    probabilities: np.ndarray  # fused, (K,)
-    digit: int
-    misses: int = 0
+class Tracks:
+    """The live tracks as parallel arrays, one row per track (a frame's work is a few array ops)."""
+
+    id: np.ndarray  # (T,) int64
+    xyxy: np.ndarray  # (T, 4) float32, last matched box
+    velocity: np.ndarray  # (T, 2) float32, pixels per frame
+    probabilities: np.ndarray  # (T, K) float32, fused
+    digit: np.ndarray  # (T,) int64, reported
+    misses: np.ndarray  # (T,) int64, frames since the last match
+
+    @classmethod
+    def empty(cls, k: int) -> "Tracks":
+        return cls(
+            np.zeros(0, np.int64),
+            np.zeros((0, 4), np.float32),
+            np.zeros((0, 2), np.float32),
+            np.zeros((0, k), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def rows(self, index) -> "Tracks":
+        return Tracks(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    def append(self, other: "Tracks") -> "Tracks":
+        return Tracks(
+            *(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self))
+        )
 
     def predicted(self) -> np.ndarray:
-        return self.xyxy + np.tile(self.velocity * (self.misses + 1), 2)
+        return self.xyxy + np.tile(self.velocity * (self.misses + 1)[:, None], 2)
 
 
 def centre(xyxy: np.ndarray) -> np.ndarray:
@@ -63,58 +87,62 @@ class Tracker:
 
     def __init__(self, fps: float = 30.0) -> None:
         self.max_misses = max(2, round(MAX_MISSES_SECONDS * fps))
-        self.tracks: list[Track] = []
+        self.tracks = Tracks.empty(0)  # remade with the classes of the first detections
         self.next_id = 0
 
     def update(self, detections: Detections) -> Detections:
-        predicted = np.array([t.predicted() for t in self.tracks], np.float32).reshape(-1, 4)
-        pairs = match(predicted, detections.xyxy)
-        matched_tracks = {t for t, _ in pairs}
-        track_of = {d: t for t, d in pairs}
-        for i, track in enumerate(self.tracks):
-            if i not in matched_tracks:
-                track.misses += 1
+        if not len(self.tracks):
+            self.tracks = Tracks.empty(detections.probabilities.shape[1])
+        tracks = self.tracks
+        pairs = np.array(match(tracks.predicted(), detections.xyxy), np.int64).reshape(-1, 2)
+        t, d = pairs.T
+        follow(tracks, t, detections.xyxy[d], detections.probabilities[d])
+        unmatched = np.ones(len(tracks), bool)
+        unmatched[t] = False
+        tracks.misses[unmatched] += 1
 
-        n = len(detections)
-        ids = np.full(n, -1, np.int64)
-        digits = detections.digit.copy()
-        confidence = detections.confidence.copy()
-        probabilities = detections.probabilities.copy()
-        for d in range(n):
-            if d in track_of:
-                track = self.tracks[track_of[d]]
-                self.follow(track, detections.xyxy[d], detections.probabilities[d])
-            else:
-                track = self.start(detections.xyxy[d], detections.probabilities[d])
-            ids[d] = track.id
-            digits[d] = track.digit
-            confidence[d] = track.probabilities[track.digit]
-            probabilities[d] = track.probabilities
-        self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
+        new = np.setdiff1d(np.arange(len(detections)), d)
+        row = np.empty(len(detections), np.int64)  # each detection's track, after the append
+        row[d], row[new] = t, len(tracks) + np.arange(len(new))
+        if len(new):
+            tracks = tracks.append(self.start(detections.xyxy[new], detections.probabilities[new]))
+        self.tracks = tracks.rows(tracks.misses <= self.max_misses)
+        probabilities = tracks.probabilities[row]
+        digit = tracks.digit[row]
         return detections.replace(
-            track_id=ids, digit=digits, confidence=confidence, probabilities=probabilities
+            track_id=tracks.id[row],
+            digit=digit,
+            confidence=probabilities[np.arange(len(row)), digit],
+            probabilities=probabilities,
         )
 
-    def start(self, xyxy: np.ndarray, probabilities: np.ndarray) -> Track:
-        track = Track(
-            id=self.next_id,
-            xyxy=xyxy.astype(np.float32),
-            velocity=np.zeros(2, np.float32),
-            probabilities=probabilities.astype(np.float32),
-            digit=int(read(probabilities[None])[0][0]),
+    def start(self, xyxy: np.ndarray, probabilities: np.ndarray) -> Tracks:
+        ids = self.next_id + np.arange(len(xyxy))
+        self.next_id += len(xyxy)
+        return Tracks(
+            ids,
+            xyxy.astype(np.float32),
+            np.zeros((len(xyxy), 2), np.float32),
+            probabilities.astype(np.float32),
+            read(probabilities)[0].astype(np.int64),
+            np.zeros(len(xyxy), np.int64),
         )
-        self.next_id += 1
-        self.tracks.append(track)
-        return track
 
-    @staticmethod
-    def follow(track: Track, xyxy: np.ndarray, probabilities: np.ndarray) -> None:
-        step = (centre(xyxy) - centre(track.xyxy)) / (track.misses + 1)
-        track.velocity = VELOCITY_SMOOTHING * track.velocity + (1 - VELOCITY_SMOOTHING) * step
-        track.xyxy = xyxy.astype(np.float32)
-        track.probabilities = (1 - FUSION_RATE) * track.probabilities + FUSION_RATE * probabilities
-        leader = int(read(track.probabilities[None])[0][0])
-        lead = track.probabilities[leader] - track.probabilities[track.digit]
-        if leader != track.digit and (lead >= SWITCH_MARGIN or leader == NOT_DIGIT):
-            track.digit = leader
-        track.misses = 0
+
+def follow(tracks: Tracks, rows: np.ndarray, xyxy: np.ndarray, probabilities: np.ndarray) -> None:
+    """Move the matched tracks to their new boxes and fuse in the new readings (in place)."""
+    if not len(rows):
+        return
+    step = (centre(xyxy) - centre(tracks.xyxy[rows])) / (tracks.misses[rows] + 1)[:, None]
+    velocity = VELOCITY_SMOOTHING * tracks.velocity[rows] + (1 - VELOCITY_SMOOTHING) * step
+    tracks.velocity[rows] = velocity
+    tracks.xyxy[rows] = xyxy
+    fused = (1 - FUSION_RATE) * tracks.probabilities[rows] + FUSION_RATE * probabilities
+    tracks.probabilities[rows] = fused
+    digit = tracks.digit[rows]
+    leader = read(fused)[0]
+    picked = np.arange(len(rows))
+    lead = fused[picked, leader] - fused[picked, digit]
+    switch = (leader != digit) & ((lead >= SWITCH_MARGIN) | (leader == NOT_DIGIT))
+    tracks.digit[rows] = np.where(switch, leader, digit)
+    tracks.misses[rows] = 0
