@@ -95,11 +95,11 @@ def merge_pieces(boxes: np.ndarray) -> np.ndarray:
     for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
         parent[root(i)] = root(j)
     roots = np.array([root(i) for i in range(n)])
-    merged = [
-        np.concatenate([boxes[roots == r, :2].min(axis=0), boxes[roots == r, 2:].max(axis=0)])
-        for r in np.unique(roots)
-    ]
-    return np.array(merged, boxes.dtype)
+    _, first, group = np.unique(roots, return_index=True, return_inverse=True)
+    merged = boxes[first]
+    np.minimum.at(merged[:, :2], group, boxes[:, :2])
+    np.maximum.at(merged[:, 2:], group, boxes[:, 2:])
+    return merged
 
 
 def remove_rules(mask: np.ndarray) -> np.ndarray:
@@ -129,8 +129,8 @@ def candidate_boxes(gray: np.ndarray) -> np.ndarray:
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return np.zeros((0, 4), np.float32)
-    outer = hierarchy[0][:, 3] == -1
-    xywh = np.array([cv2.boundingRect(c) for c, o in zip(contours, outer, strict=True) if o])
+    outer = np.flatnonzero(hierarchy[0][:, 3] == -1)
+    xywh = np.array([cv2.boundingRect(contours[i]) for i in outer])
     xywh = xywh.reshape(-1, 4).astype(np.int32)
     h_img, w_img = gray.shape
     short = min(h_img, w_img)
@@ -157,9 +157,9 @@ def candidate_boxes(gray: np.ndarray) -> np.ndarray:
     if not len(boxes):
         return np.zeros((0, 4), np.float32)
 
-    integral = cv2.integral(mask // 255)
+    integral = cv2.integral(mask)  # sums of 255 per ink pixel
     x0, y0, x1, y1 = boxes.T
-    ink = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    ink = (integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) // 255
     area = np.maximum((x1 - x0) * (y1 - y0), 1)
     fill = ink / area
     thin = (x1 - x0) / np.maximum(y1 - y0, 1) < THIN_ASPECT

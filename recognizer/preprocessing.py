@@ -13,6 +13,8 @@ light paper, under uneven light, with any stroke width. `to_mnist` does, in orde
 All constants of this contract live here; `training` and `classifier` import them.
 """
 
+import math
+
 import cv2
 import numpy as np
 
@@ -49,8 +51,7 @@ def extract_ink(gray: np.ndarray) -> np.ndarray:
     """White-on-black ink strength in 0..1 of a dark-on-light grayscale crop."""
     h, w = gray.shape
     k = max(3, (min(h, w) // 3) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    paper = cv2.dilate(gray, kernel)
+    paper = cv2.dilate(gray, np.ones((k, k), np.uint8))
     paper = cv2.blur(paper, (k, k))
     ink = cv2.subtract(paper, gray)
     # The strongest ink: robust to a few noisy pixels; found even where ink is a tiny share.
@@ -59,9 +60,10 @@ def extract_ink(gray: np.ndarray) -> np.ndarray:
     peak = max(high, PEAK_OF_MAX * int(ink.max()))
     if peak < MIN_INK_CONTRAST:
         return np.zeros(ink.shape, np.float32)
-    ink = ink.astype(np.float32)
-    ink[ink < max(INK_FLOOR * peak, NOISE_FLOOR * noise)] = 0.0
-    return np.clip(ink / (INK_SATURATION * peak), 0.0, 1.0)
+    # Integer ink below the floor is zeroed: THRESH_TOZERO keeps values above ceil(floor) - 1.
+    floor = math.ceil(max(INK_FLOOR * peak, NOISE_FLOOR * noise)) - 1
+    ink = cv2.threshold(ink, floor, 0, cv2.THRESH_TOZERO)[1]
+    return cv2.min(ink.astype(np.float32) * np.float32(1 / (INK_SATURATION * peak)), 1.0)
 
 
 def stroke_ratio(mask: np.ndarray) -> float:
@@ -123,7 +125,8 @@ def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None)
     ink = extract_ink(gray)
     if ink_box is not None:
         x0, y0, x1, y1 = ink_box
-        inside = np.zeros_like(ink)
-        inside[y0:y1, x0:x1] = ink[y0:y1, x0:x1]
-        ink = inside
+        ink[:y0] = 0
+        ink[y1:] = 0
+        ink[:, :x0] = 0
+        ink[:, x1:] = 0
     return fit_and_center(thicken(ink))
