@@ -38,7 +38,7 @@ RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a 
 RING_FRACTION = 0.2  # ring around a box that must be mostly paper, relative to its longer side
 MAX_DARK_RING = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
-MERGE_GAP = 0.25  # vertical gap, relative to the merged height, that still merges
+MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
 MAX_CANDIDATES = 48
 MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
@@ -77,11 +77,12 @@ def merge_pieces(boxes: np.ndarray) -> np.ndarray:
     x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
     narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
     top, bottom = np.minimum(a[..., 1], b[..., 1]), np.maximum(a[..., 3], b[..., 3])
+    taller = np.maximum(a[..., 3] - a[..., 1], b[..., 3] - b[..., 1])
     gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
     union_w = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
     close = (
         (x_overlap >= MERGE_OVERLAP * narrower)
-        & (gap <= MERGE_GAP * (bottom - top))
+        & (gap <= MERGE_GAP * taller)  # not of the union: two stacked digits are not one
         & (union_w <= MAX_ASPECT * (bottom - top))
     )
     parent = np.arange(n)

@@ -88,6 +88,8 @@ def test_crop_box_is_clipped_to_the_frame(box, shape, expected):
             ),
             1.0,
         ),
+        # Large digits in two rows: a 7 over a 3 must not merge into one "broken digit".
+        (SceneSpec((640, 480), frames=1, digits=6, digit_height=(0.2, 0.35), seed=105), 1.0),
     ],
 )
 def test_candidates_cover_the_digits(mnist, spec, min_recall):
