@@ -4,8 +4,9 @@
   3) pieces at the columns with the least ink near the expected boundaries;
 - the pieces are classified in the same single model call as the frame's other crops;
 - `resolve` keeps, per wide candidate, the reading with the best joint confidence: the single
-  reading (its confidence if it is a digit) or a split (the product of its pieces' confidences,
-  every piece a digit).
+  reading (its confidence, also when it is "not a digit") or a split (the product of its pieces'
+  confidences, every piece a digit). A mark the model confidently rejects whole is not cut into
+  digits: a doodle's pieces are often strokes that read as 1s.
 """
 
 import numpy as np
@@ -64,10 +65,9 @@ def resolve(singles: Detections, pieces: Detections, origin: np.ndarray) -> Dete
         return singles
     keep = np.ones(len(singles), bool)
     chosen = []
-    single_conf = digit_confidence(singles)
     piece_conf = digit_confidence(pieces)
     for i in np.unique(origin[:, 0]):
-        best, best_mask = single_conf[i], None
+        best, best_mask = float(singles.confidence[i]), None
         for parts in (2, 3):
             mask = (origin[:, 0] == i) & (origin[:, 1] == parts)
             if mask.any() and (joint := float(np.prod(piece_conf[mask]))) > best:

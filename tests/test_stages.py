@@ -1,4 +1,4 @@
-"""Pure stages as tables: Detections, detection, tracking, number grouping."""
+"""Pure stages as tables: Detections, detection, splitting, tracking, number grouping."""
 
 import contextlib
 
@@ -10,7 +10,9 @@ from recognizer.bench import xywh_to_xyxy
 from recognizer.core import Detections, box_iou
 from recognizer.detection import MAX_CANDIDATES, crop_box, find_candidates
 from recognizer.grouping import group_numbers
+from recognizer.modelfiles import NOT_DIGIT
 from recognizer.samples import SceneSpec, scene_frames
+from recognizer.splitting import resolve
 from recognizer.tracking import Tracker
 
 does_not_raise = contextlib.nullcontext
@@ -170,3 +172,24 @@ def test_group_numbers_table(boxes, digits, values):
     assert sorted(n["value"] for n in numbers) == sorted(values)
     for n in numbers:
         assert len(n["digits"]) == len(n["value"]) and len(n["box"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("single", "pieces", "expected"),
+    [
+        ((NOT_DIGIT, 0.9), [(1, 0.8), (1, 0.6)], [NOT_DIGIT]),  # a doodle stays whole
+        ((NOT_DIGIT, 0.5), [(1, 0.9), (2, 0.9)], [1, 2]),  # touching digits: "12"
+        ((7, 0.6), [(1, 0.9), (2, 0.9)], [1, 2]),
+        ((7, 0.95), [(1, 0.9), (2, 0.9)], [7]),
+        ((NOT_DIGIT, 0.4), [(1, 0.9), (NOT_DIGIT, 0.9)], [NOT_DIGIT]),  # every piece a digit
+    ],
+)
+def test_resolve_picks_the_more_confident_reading(single, pieces, expected):
+    whole = batch([[0, 0, 40, 20]], digit=np.array([single[0]])).replace(
+        confidence=np.array([single[1]], np.float32)
+    )
+    parts = batch(
+        [[0, 0, 20, 20], [20, 0, 40, 20]], digit=np.array([d for d, _ in pieces])
+    ).replace(confidence=np.array([c for _, c in pieces], np.float32))
+    origin = np.array([[0, 2], [0, 2]])
+    assert list(resolve(whole, parts, origin).digit) == expected
