@@ -272,10 +272,12 @@ def run(
                 progress.update(task, advance=1, fps=fps)
                 if options.draw:
                     window = window or live.Window()
-                    action = window.show(result.annotated, wait_ms=0 if info.kind == "image" else 1)
-                    if action == "snapshot":
+                    hold = info.kind == "image"  # an image stays on screen until quit
+                    action = window.show(result.annotated, wait_ms=0 if hold else 1)
+                    while action == "snapshot":
                         save_snapshot(snapshots, result, info.name)
-                    elif action == "quit":
+                        action = window.show(result.annotated, wait_ms=0) if hold else None
+                    if action == "quit":
                         quit_by_key = True
                         break
     except RecognizerError as exc:

@@ -39,6 +39,7 @@ class Window:
             return True
 
     def show(self, image: np.ndarray, wait_ms: int = 1) -> str | None:
+        """Show a frame; wait_ms=0 holds it (an image) until a quit or snapshot key."""
         if not self.sized:  # a resizable window opens small: start at the frame's size
             h, w = image.shape[:2]
             fit = min(1.0, MAX_WINDOW_WH[0] / w, MAX_WINDOW_WH[1] / h)
@@ -55,7 +56,7 @@ class Window:
                 self.paused = not self.paused
                 if self.paused:
                     continue
-            if not self.paused:
+            if not self.paused and wait_ms > 0:
                 return None
 
     def close(self) -> None:
