@@ -156,6 +156,7 @@ def evaluate(
     """Accuracy and per-class precision/recall on the MNIST test set, with confusion PNGs."""
     from rich.table import Table
 
+    from recognizer.classifier import NOT_DIGIT_THRESHOLD
     from recognizer.evaluation import evaluate as run_evaluation
 
     try:
@@ -173,6 +174,11 @@ def evaluate(
     for digit in range(10):
         table.add_row(str(digit), f"{result.precision[digit]:.2%}", f"{result.recall[digit]:.2%}")
     out.print(table)
+    out.print(
+        f"read as `recognizer run` reads it (not a digit only at p >= {NOT_DIGIT_THRESHOLD}): "
+        f"accuracy {result.run_accuracy:.2%}",
+        highlight=False,
+    )
     out.print(f"confusion matrix: {result.confusion_png}", highlight=False)
     out.print(f"worst mistakes: {result.mistakes_png}", highlight=False)
 

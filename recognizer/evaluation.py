@@ -4,6 +4,10 @@ The model is the exported ONNX file that `recognizer run` uses (so what is measu
 or a Keras `.keras` file. `perturbed=True` evaluates on the fixed-seed perturbed test set
 (`augment.perturb`: rotation, shift, scale, thinner and thicker strokes). Writes a confusion-matrix
 PNG and a PNG grid of the worst misclassified digits (true and predicted labels on each).
+
+`accuracy` is the plain argmax over all classes (a digit called "not a digit" is wrong, however
+slightly). `run_accuracy` reads the same probabilities the way `recognizer run` does
+(`classifier.read`: "not a digit" only at NOT_DIGIT_THRESHOLD or more), which is what a user gets.
 """
 
 from dataclasses import dataclass
@@ -12,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.augment import perturb
+from recognizer.classifier import read
 from recognizer.data import load_mnist
 from recognizer.errors import ModelError, OutputError
 from recognizer.modelfiles import CLASSES, DEFAULT_MODEL
@@ -24,6 +29,7 @@ class Evaluation:
     model: str
     n: int
     accuracy: float
+    run_accuracy: float
     precision: list[float]  # per class 0-9
     recall: list[float]
     confusion: np.ndarray  # (10, K) true x predicted
@@ -36,6 +42,7 @@ class Evaluation:
             "model": self.model,
             "n": self.n,
             "accuracy": self.accuracy,
+            "run_accuracy": self.run_accuracy,
             "perturbed": self.perturbed,
             "precision": self.precision,
             "recall": self.recall,
@@ -84,6 +91,7 @@ def evaluate(
         model=str(model_path),
         n=len(labels),
         accuracy=float(np.mean(predicted == labels)),
+        run_accuracy=float(np.mean(read(probabilities)[0] == labels)),
         precision=[float(v) for v in true_positive / np.maximum(predicted_as, 1)],
         recall=[float(v) for v in true_positive / np.maximum(confusion.sum(axis=1), 1)],
         confusion=confusion,

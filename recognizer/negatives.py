@@ -1,8 +1,9 @@
 """Generated "not a digit" examples: what a camera sees on paper that is not a digit.
 
 Each kind is drawn dark on light at camera scale and then goes through `to_mnist`, exactly like a
-real crop, so the model learns what letters, strokes, blobs, boxes, ruled lines, paper edges and
-texture look like after normalization. Letters and shapes that are easily read as digits (O, I, l,
+real crop, so the model learns what letters, jagged and smooth scribbles, spirals, stars, check
+marks, blobs, boxes, arrows, ruled lines, texture and pieces of larger marks look like after
+normalization. Letters and shapes that are easily read as digits (O, I, l,
 S, Z, B, g, b, q, A, U, Y, N, L-shapes, circles, lines steeper than 30 degrees) are left out on
 purpose: the first trained model called MNIST's slanted 1s, triangular 4s and Z-like 2s "not a
 digit" when they were in.
@@ -37,6 +38,52 @@ def letter(canvas, rng, ink, width):
 def scribble(canvas, rng, ink, width):
     points = np.array([_point(rng) for _ in range(int(rng.integers(4, 10)))], np.int32)
     cv2.polylines(canvas, [points], False, ink, width, cv2.LINE_AA)
+
+
+def curve(canvas, rng, ink, width):
+    """A smooth doodle: a walk whose heading turns a little at every step."""
+    heading = rng.uniform(0, 2 * np.pi)
+    turn = rng.normal(0, 0.5)
+    point = np.array(_point(rng, 20), np.float64)
+    points = [point.copy()]
+    for _ in range(int(rng.integers(12, 40))):
+        turn = 0.8 * turn + rng.normal(0, 0.35)
+        heading += turn
+        point = np.clip(point + 4.0 * np.array([np.cos(heading), np.sin(heading)]), 4, CANVAS - 4)
+        points.append(point.copy())
+    cv2.polylines(canvas, [np.int32(points)], False, ink, width, cv2.LINE_AA)
+
+
+def spiral(canvas, rng, ink, width):
+    turns = rng.uniform(1.5, 3.5)
+    t = np.linspace(0, 2 * np.pi * turns, 80)
+    radius = rng.uniform(10, 40) * t / t[-1]
+    sign = rng.choice([-1, 1])
+    phase = rng.uniform(0, 2 * np.pi)
+    centre = np.array(_point(rng, 40), np.float64)
+    points = centre + radius[:, None] * np.stack([np.cos(sign * t + phase), np.sin(t + phase)], 1)
+    cv2.polylines(canvas, [np.int32(points)], False, ink, width, cv2.LINE_AA)
+
+
+def star_or_check(canvas, rng, ink, width):
+    centre = np.array(_point(rng, 35), np.float64)
+    size = rng.uniform(20, 40)
+    if rng.random() < 0.5:  # a five-pointed star drawn in one stroke
+        angles = np.linspace(0, 4 * np.pi, 6) + rng.uniform(0, 2 * np.pi)
+        points = centre + size * np.stack([np.sin(angles), -np.cos(angles)], axis=1)
+    else:  # a check mark
+        points = centre + size * np.array(
+            [[-0.8, rng.uniform(-0.2, 0.2)], [rng.uniform(-0.4, 0), 0.7], [0.9, -0.9]]
+        )
+    cv2.polylines(canvas, [np.int32(points)], False, ink, width, cv2.LINE_AA)
+
+
+def fragment(canvas, rng, ink, width):
+    """Part of a larger mark, as a detector sees when a shape breaks up: draw, then zoom in."""
+    BASE_KINDS[int(rng.integers(len(BASE_KINDS)))](canvas, rng, ink, width)
+    side = int(rng.integers(CANVAS // 2, CANVAS * 4 // 5))
+    x, y = (int(v) for v in rng.integers(0, CANVAS - side, 2))
+    canvas[:] = cv2.resize(canvas[y : y + side, x : x + side], (CANVAS, CANVAS))
 
 
 def line(canvas, rng, ink, width):
@@ -88,12 +135,19 @@ def dots(canvas, rng, ink, width):
         cv2.circle(canvas, _point(rng), int(rng.integers(2, 7)), ink, -1, cv2.LINE_AA)
 
 
+BASE_KINDS = (scribble, curve, spiral, star_or_check, box, arrow, letter)
 KINDS = (
     letter,
     letter,
     letter,
     scribble,
     scribble,
+    curve,
+    curve,
+    spiral,
+    star_or_check,
+    fragment,
+    fragment,
     line,
     ruled,
     blob,

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from recognizer.augment import TRAIN_P, augment, perturb
+from recognizer.augment import TRAIN_P, augment, camera_views, perturb
 from recognizer.data import Mnist, load_mnist
 from recognizer.errors import Interrupted, ModelError, OutputError
 from recognizer.modelfiles import CLASSES, MODEL_NAME, MODELS_DIR, NOT_DIGIT, ModelFiles
@@ -36,6 +36,7 @@ from recognizer.preprocessing import INPUT_SCALE, MNIST_BOX, MNIST_SIZE
 
 VALIDATION_SIZE = 5000
 NEGATIVE_FRACTION = 0.1
+CAMERA_SHARE = 0.3  # digits seen as `recognizer run` sees them (augment.camera_view)
 LIGHT_AUGMENTATION_FROM = 0.75  # of the epochs
 
 
@@ -120,7 +121,8 @@ def epoch_data(
 ) -> tuple[np.ndarray, ...]:
     """One epoch: every digit freshly augmented, plus generated non-digits, shuffled."""
     negatives = make_negatives(max(1, int(len(x) * NEGATIVE_FRACTION)), rng)
-    images = np.concatenate([augment(x, rng, augmentation), negatives])
+    digits = camera_views(augment(x, rng, augmentation), rng, CAMERA_SHARE)
+    images = np.concatenate([digits, negatives])
     labels = np.concatenate([y, np.full(len(negatives), NOT_DIGIT, y.dtype)])
     order = rng.permutation(len(images))
     return images[order][..., None], labels[order]
@@ -129,7 +131,7 @@ def epoch_data(
 # --- model -------------------------------------------------------------------------------------
 
 
-def make_model(num_classes: int = len(CLASSES), widths: tuple[int, int, int] = (32, 64, 128)):
+def make_model(num_classes: int = len(CLASSES), widths: tuple[int, int, int] = (24, 48, 96)):
     """A small, fast CNN: three conv-BN-ReLU-pool stages, then a 128-unit dense layer."""
     keras = import_keras()
     layers = keras.layers
@@ -297,6 +299,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
         "seed": config.seed,
         "train_images": int(len(x_train)),
         "negative_fraction": NEGATIVE_FRACTION,
+        "camera_share": CAMERA_SHARE,
         "parameters": int(model.count_params()),
         "data_source": mnist.source,
         "data_sha256": mnist.sha256,
