@@ -4,6 +4,10 @@ Used twice, so that a 2-core machine keeps both cores busy: the source decodes f
 detection, and detection runs a frame ahead of classification. OpenCV and ONNX Runtime release
 the GIL while they work, so the stages overlap. Order is kept; an exception raised in the helper
 is raised in the consumer; `close()` (from any thread) stops the helper without blocking for good.
+
+With `newest=True` (a live camera or stream) a helper that gets ahead does not wait for the
+consumer: the oldest queued item is dropped instead, so a slow consumer always gets a recent frame
+and never falls further and further behind the camera.
 """
 
 import queue
@@ -19,8 +23,12 @@ JOIN_S = 2.0
 class Ahead(Generic[T]):
     """Iterate once: `for item in Ahead(items, depth)`; `close()` when done (or use `with`)."""
 
-    def __init__(self, items: Iterable[T], depth: int, name: str = "recognizer-ahead") -> None:
+    def __init__(
+        self, items: Iterable[T], depth: int, name: str = "recognizer-ahead", newest: bool = False
+    ) -> None:
         self._items = items
+        self._newest = newest
+        self.dropped = 0
         self._buffer: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
@@ -41,11 +49,19 @@ class Ahead(Generic[T]):
         """Queue an item unless the consumer has gone; never blocks for good."""
         while not self._stop.is_set():
             try:
-                self._buffer.put(item, timeout=POLL_S)
+                self._buffer.put(item, block=not self._newest, timeout=POLL_S)
                 return True
             except queue.Full:
-                continue
+                if self._newest:
+                    self._drop_oldest()
         return False
+
+    def _drop_oldest(self) -> None:
+        try:
+            self._buffer.get_nowait()
+            self.dropped += 1
+        except queue.Empty:
+            pass
 
     def _produce(self) -> None:
         try:

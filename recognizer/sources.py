@@ -52,7 +52,8 @@ class Source:
     def __init__(self, info: VideoInfo, frames: Iterator[np.ndarray], release=None) -> None:
         self.info = info
         self.skipped = 0
-        self._reader = Ahead(frames, READ_AHEAD, name="recognizer-reader")
+        # A live source never queues stale frames: the newest is what the user is looking at.
+        self._reader = Ahead(frames, READ_AHEAD, name="recognizer-reader", newest=info.is_live)
         self._release = release
 
     def __enter__(self) -> "Source":

@@ -58,3 +58,13 @@ def test_close_from_another_thread_ends_the_consumer():
     for _ in ahead:
         pass
     assert time.monotonic() - started < 2.0
+
+
+def test_newest_drops_the_oldest_items_for_a_slow_consumer():
+    ahead = Ahead(iter(range(50)), depth=2, newest=True)
+    got = []
+    for item in ahead:
+        got.append(item)
+        time.sleep(0.02)  # slower than the producer
+    assert got[-1] == 49  # the end still arrives
+    assert got == sorted(got) and len(got) < 50 and ahead.dropped == 50 - len(got)
