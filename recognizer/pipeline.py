@@ -106,7 +106,7 @@ def recognize(
     """One frame's digits and numbers, from its candidates; each stage timed on `clock`."""
     readings = classifier.classify(Detections.concatenate([found.candidates, found.pieces]))
     n = len(found.candidates)
-    detections = splitting.resolve(readings[:n], readings[n:], found.origin)
+    detections = splitting.resolve(readings[:n], readings[n:], found.origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
     detections = detection.suppress_nested(detections)

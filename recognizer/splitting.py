@@ -59,15 +59,21 @@ def digit_confidence(detections: Detections) -> np.ndarray:
     return np.where(detections.digit == NOT_DIGIT, 0.0, detections.confidence)
 
 
-def resolve(singles: Detections, pieces: Detections, origin: np.ndarray) -> Detections:
-    """Each candidate read whole or as its best split, whichever is more confident."""
+def resolve(
+    singles: Detections, pieces: Detections, origin: np.ndarray, min_joint: float = 0.0
+) -> Detections:
+    """Each candidate read whole or as its best split, whichever is more confident.
+
+    A split must also reach `min_joint`: the chance that all its pieces are read right is what
+    its readings are worth, and below the reporting threshold they are worth nothing.
+    """
     if not len(pieces):
         return singles
     keep = np.ones(len(singles), bool)
     chosen = []
     piece_conf = digit_confidence(pieces)
     for i in np.unique(origin[:, 0]):
-        best, best_mask = float(singles.confidence[i]), None
+        best, best_mask = max(float(singles.confidence[i]), min_joint), None
         for parts in (2, 3):
             mask = (origin[:, 0] == i) & (origin[:, 1] == parts)
             if mask.any() and (joint := float(np.prod(piece_conf[mask]))) > best:

@@ -39,9 +39,9 @@ def test_tracking_keeps_labels_steady_under_camera_motion():
     assert report.accuracy.recall >= untracked.accuracy.recall - 0.01
 
 
-# Measured with the shipped model: 0.067 false digits per frame (4 in 60 frames: the strokes of a
-# check-mark doodle split in two and read as 1s). Issue 4's target is 0.05; the previous model
-# made 1.8 a frame, which this fails.
+# Measured with the shipped model: 0 false digits in 60 frames (issue 4's target: 0.05 a frame).
+# Other generated marks scenes give more (README); the previous model made 1.8 a frame here, which
+# this fails.
 MAX_FALSE_DIGITS_PER_FRAME = 0.2
 
 

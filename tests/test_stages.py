@@ -182,6 +182,7 @@ def test_group_numbers_table(boxes, digits, values):
         ((7, 0.6), [(1, 0.9), (2, 0.9)], [1, 2]),
         ((7, 0.95), [(1, 0.9), (2, 0.9)], [7]),
         ((NOT_DIGIT, 0.4), [(1, 0.9), (NOT_DIGIT, 0.9)], [NOT_DIGIT]),  # every piece a digit
+        ((NOT_DIGIT, 0.3), [(1, 0.78), (1, 0.61)], [NOT_DIGIT]),  # joint 0.48 < min_joint 0.6
     ],
 )
 def test_resolve_picks_the_more_confident_reading(single, pieces, expected):
@@ -192,4 +193,4 @@ def test_resolve_picks_the_more_confident_reading(single, pieces, expected):
         [[0, 0, 20, 20], [20, 0, 40, 20]], digit=np.array([d for d, _ in pieces])
     ).replace(confidence=np.array([c for _, c in pieces], np.float32))
     origin = np.array([[0, 2], [0, 2]])
-    assert list(resolve(whole, parts, origin).digit) == expected
+    assert list(resolve(whole, parts, origin, min_joint=0.6).digit) == expected
