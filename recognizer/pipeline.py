@@ -10,8 +10,10 @@ Three threads share the work, each stage in order: the source decodes frames ahe
 loop classifies, tracks, draws and writes. OpenCV and ONNX Runtime release the GIL, so on two
 cores the stages overlap; OpenCV's own worker pool is turned off (`cv2.setNumThreads(1)`), as it
 would compete with these threads for the same cores (measured: a quarter more CPU time per frame
-for the same frame rate). In `FrameResult.times`, "capture" is the time this loop waited for the
-next detected frame, and "detect" is the time detection took on its thread.
+for the same frame rate), and `native.keep_freed_memory` keeps the C allocator from unmapping
+and page-faulting frame-sized buffers again at every call. In `FrameResult.times`, "capture" is
+the time this loop waited for the next detected frame, and "detect" is the time detection took
+on its thread.
 """
 
 import contextlib
@@ -30,6 +32,7 @@ from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
 from recognizer.grouping import group_numbers
+from recognizer.native import keep_freed_memory
 from recognizer.sinks import JsonlSink, frame_record, open_output
 from recognizer.sources import Source, open_source
 from recognizer.tracking import Tracker
@@ -129,6 +132,7 @@ def run(
     classifier = classifier or Classifier(options.model, threads=options.threads)
     stop = stop or threading.Event()
     cv2.setNumThreads(1)
+    keep_freed_memory()
     with contextlib.ExitStack() as outputs:
         source = source if isinstance(source, Source) else open_source(source)
         outputs.enter_context(source)
