@@ -1,7 +1,10 @@
 """Measure the pipeline on a source: per-stage medians, end-to-end fps, accuracy vs ground truth.
 
 Two passes over the source:
-1. the full job (draw and encode a video, write JSONL) for per-stage median times;
+1. the full job (draw and encode a video, write JSONL) for per-stage median times. Stages
+   overlap: decoding and detection run on their own threads beside the rest, so "detect" is
+   its time on its thread while the others share the cores, and "capture" is how long the
+   main loop waited for a detected frame; the stage times add up to more than a frame's share;
 2. headless with JSONL output only, timed end to end (process start-up excluded) for fps.
 Accuracy compares pass 2's readings with a ground-truth JSONL (`samples.read_truth` format): a
 reading is correct when its box overlaps a true box with IoU >= IOU_MATCH and the digit agrees.

@@ -371,7 +371,8 @@ def bench(
     table.add_column("measure")
     table.add_column("value", justify="right")
     for stage, ms in report.stage_ms.items():
-        table.add_row(f"{stage} (median)", f"{ms:.2f} ms")
+        where = " (own thread)" if stage == "detect" else ""
+        table.add_row(f"{stage}{where} (median)", f"{ms:.2f} ms")
     table.add_row("end-to-end, headless + JSONL", f"{report.fps:.0f} fps")
     table.add_row("digits per frame", f"{report.digits_per_frame:.1f}")
     if report.flicker is not None:
