@@ -2,7 +2,9 @@
 
 Method:
 - work on a copy no larger than DETECT_MAX_SIDE (boxes are mapped back to full resolution, and
-  crops are cut from the full-resolution frame);
+  crops are cut from the full-resolution frame); a still (image, folder) gets a second pass on a
+  copy of up to STILL_DETECT_MAX_SIDE for digits too small for the first (a page photographed
+  whole with a 12 MP phone: digits 1-3% of its height);
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
   uneven light and shadow; a small vertical closing joins strokes that the threshold broke;
 - outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
@@ -21,7 +23,11 @@ import numpy as np
 from recognizer.core import Detections, box_containment
 from recognizer.preprocessing import to_mnist
 
-DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger
+DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
+STILL_DETECT_MAX_SIDE = 2048  # images: time matters less than the small digits of a photo
+# Size limits are relative to the frame's shorter side up to this many pixels (a webcam frame's);
+# on a larger detection copy (a still) the smallest digit stays MIN_HEIGHT_FRACTION of it.
+SIZE_REFERENCE_PX = 480
 BLOCK_FRACTION = 1 / 12  # adaptive threshold block, relative to the shorter side
 THRESHOLD_OFFSET = 12  # gray levels darker than the local mean that count as ink
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
@@ -44,10 +50,10 @@ MAX_PIECES = 400  # contours considered for merging, a bound on work for frames 
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 
 
-def downscale(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """A copy whose longer side is at most DETECT_MAX_SIDE, and the factor back to full size."""
+def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """A copy whose longer side is at most `max_side`, and the factor back to full size."""
     h, w = gray.shape
-    factor = max(h, w) / DETECT_MAX_SIDE
+    factor = max(h, w) / max_side
     if factor <= 1:
         return gray, 1.0
     small = cv2.resize(gray, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
@@ -134,7 +140,7 @@ def candidate_boxes(gray: np.ndarray) -> np.ndarray:
     xywh = np.array([cv2.boundingRect(contours[i]) for i in outer])
     xywh = xywh.reshape(-1, 4).astype(np.int32)
     h_img, w_img = gray.shape
-    short = min(h_img, w_img)
+    short = min(h_img, w_img, SIZE_REFERENCE_PX)
     # Specks and huge regions are neither digits nor pieces of one; the rest may merge.
     plausible = (xywh[:, 3] >= max(3, MIN_HEIGHT_FRACTION * short / 3)) & (
         xywh[:, 3] <= MAX_HEIGHT_FRACTION * h_img
@@ -223,17 +229,33 @@ def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return crops
 
 
-def find_candidates(gray: np.ndarray) -> Detections:
-    """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops."""
-    small, factor = downscale(gray)
-    boxes = candidate_boxes(small)
-    if not len(boxes):
-        return Detections.empty()
-    xyxy = boxes * factor
+def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
+    """Candidate boxes found on a copy of at most `max_side`, in full-resolution pixels."""
+    small, factor = downscale(gray, max_side)
+    xyxy = candidate_boxes(small) * factor
     if factor > 1:
         xyxy = np.clip(xyxy, 0, [gray.shape[1], gray.shape[0]] * 2)
-        keep = (xyxy[:, 3] - xyxy[:, 1]) >= MIN_HEIGHT_PX
-        xyxy = xyxy[keep]
+        xyxy = xyxy[(xyxy[:, 3] - xyxy[:, 1]) >= MIN_HEIGHT_PX]
+    return xyxy
+
+
+def find_candidates(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> Detections:
+    """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops.
+
+    With `max_side` above DETECT_MAX_SIDE (stills), a second pass on a larger copy adds the
+    digits too small for the first; what the first pass finds is kept as it is.
+    """
+    xyxy = boxes_at(gray, DETECT_MAX_SIDE)
+    if max_side > DETECT_MAX_SIDE and max(gray.shape) > DETECT_MAX_SIDE:
+        factor = max(gray.shape) / DETECT_MAX_SIDE
+        smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)
+        fine = boxes_at(gray, max_side)
+        fine = fine[(fine[:, 3] - fine[:, 1]) < smallest]
+        if len(xyxy) and len(fine):
+            fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
+        xyxy = np.concatenate([xyxy, fine]).astype(np.float32)
+    if not len(xyxy):
+        return Detections.empty()
     return Detections(xyxy=xyxy, crops=cut_crops(gray, xyxy))
 
 

@@ -17,6 +17,7 @@ on its thread.
 """
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -90,11 +91,11 @@ class Found:
     seconds: float = 0.0
 
 
-def detect(frame: Frame) -> Found:
+def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
     """Candidates of one frame, and the pieces of those that may be touching digits."""
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    candidates = detection.find_candidates(gray)
+    candidates = detection.find_candidates(gray, max_side)
     pieces, origin = splitting.split_hypotheses(gray, candidates)
     return Found(frame, gray, candidates, pieces, origin, time.perf_counter() - start)
 
@@ -145,7 +146,10 @@ def run(
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        found_ahead = outputs.enter_context(Ahead(map(detect, source), DETECT_AHEAD, "detect"))
+        still = info.kind in ("image", "folder")
+        max_side = detection.STILL_DETECT_MAX_SIDE if still else detection.DETECT_MAX_SIDE
+        found = map(functools.partial(detect, max_side=max_side), source)
+        found_ahead = outputs.enter_context(Ahead(found, DETECT_AHEAD, "detect"))
         for found in found_ahead:
             clock.lap("capture")
             clock.times["detect"] = found.seconds
