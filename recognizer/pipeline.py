@@ -148,9 +148,8 @@ def run(
         clock = Stopwatch()
         still = info.kind in ("image", "folder")
         max_side = detection.STILL_DETECT_MAX_SIDE if still else detection.DETECT_MAX_SIDE
-        found = map(functools.partial(detect, max_side=max_side), source)
-        found_ahead = outputs.enter_context(Ahead(found, DETECT_AHEAD, "detect"))
-        for found in found_ahead:
+        detected = map(functools.partial(detect, max_side=max_side), source)
+        for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")
             clock.times["detect"] = found.seconds
             frame = found.frame

@@ -10,7 +10,8 @@ Method (runs every frame, also on frames with no detections):
 
 Written here rather than taken from a library: norfair 2.3 requires numpy < 2 and rich < 15 (this
 project runs numpy 2 and rich 15), and supervision's ByteTrack brings eight more dependencies for
-matching that is a few lines here and has no probability fusion; this one costs ~0.1 ms a frame.
+matching that is a few lines here and has no probability fusion; this one costs ~0.3 ms a frame
+with 10 digits, in a few array operations.
 """
 
 from dataclasses import dataclass, fields
