@@ -7,8 +7,9 @@ returns a new batch. `augment` is what training sees; `perturb` is the fixed-see
 `camera_view` sends a share of the digits the way `recognizer run` sees them: drawn dark on paper
 at camera scale, with light gradient, blur and noise, and normalized back by `to_mnist`. The
 generated negatives go through `to_mnist` too; without digits that do, the model can learn
-"went through to_mnist" as a sign of "not a digit" (a model trained so called 3.7% of MNIST
-digits pasted large and normalized back "not a digit", against 0.4% of the originals).
+"went through to_mnist" as a sign of "not a digit" (a model trained so read 96.3% of MNIST digits
+pasted large and normalized back correctly, against 99.6% of the originals, and called plainly
+written 3s and 6s on paper "not a digit").
 """
 
 import cv2
