@@ -239,8 +239,8 @@ def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
     return xyxy
 
 
-def find_candidates(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> Detections:
-    """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops.
+def find_boxes(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
+    """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame.
 
     With `max_side` above DETECT_MAX_SIDE (stills), a second pass on a larger copy adds the
     digits too small for the first; what the first pass finds is kept as it is.
@@ -253,10 +253,20 @@ def find_candidates(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> Detect
         fine = fine[(fine[:, 3] - fine[:, 1]) < smallest]
         if len(xyxy) and len(fine):
             fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
-        xyxy = np.concatenate([xyxy, fine]).astype(np.float32)
+        xyxy = np.concatenate([xyxy, fine])
+    return xyxy.astype(np.float32)
+
+
+def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:
+    """The boxes with their MNIST crops, cut from the full-resolution frame."""
     if not len(xyxy):
         return Detections.empty()
     return Detections(xyxy=xyxy, crops=cut_crops(gray, xyxy))
+
+
+def find_candidates(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> Detections:
+    """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops."""
+    return candidates_at(gray, find_boxes(gray, max_side))
 
 
 def suppress_nested(detections: Detections, inside: float = 0.8) -> Detections:
