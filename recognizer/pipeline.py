@@ -1,4 +1,4 @@
-"""The frame loop: capture -> detect (and split) -> classify -> track -> group -> draw -> write.
+"""The frame loop: capture -> detect -> crop, split and classify -> track -> group -> draw -> write.
 
 `run()` reads top to bottom, one line per stage, and yields a `FrameResult` per frame with the
 time each stage took, which `recognizer bench` reports as medians. Outputs are context managers
