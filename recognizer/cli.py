@@ -277,7 +277,7 @@ def run(
                 fps = result.fps
                 progress.update(task, advance=1, fps=fps)
                 if options.draw:
-                    window = window or live.Window()
+                    window = window or live.Window(stop=stop)
                     hold = info.kind == "image"  # an image stays on screen until quit
                     action = window.show(result.annotated, wait_ms=0 if hold else 1)
                     while action == "snapshot":

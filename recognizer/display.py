@@ -1,11 +1,14 @@
 """The live window: show annotated frames and turn key presses into actions.
 
 Keys: q or Esc quit, space pauses and resumes, s saves a snapshot (annotated PNG and its JSON).
-Closing the window quits too. Only used when a display exists; files never need one.
+Closing the window quits too, and so does `stop` being set (Ctrl-C in the terminal): a paused
+video or an image held on screen waits for keys in short slices, never in one blocking call.
+Only used when a display exists; files never need one.
 """
 
 import os
 import sys
+import threading
 
 import cv2
 import numpy as np
@@ -15,6 +18,8 @@ QUIT_KEYS = {ord("q"), ord("Q"), 27}
 PAUSE_KEY = ord(" ")
 SNAPSHOT_KEYS = {ord("s"), ord("S")}
 MAX_WINDOW_WH = (1280, 720)
+WAIT_SLICE_MS = 50  # how often a wait for a key looks at `stop`
+NO_KEY = 0xFF
 
 
 def has_display() -> bool:
@@ -24,10 +29,11 @@ def has_display() -> bool:
 
 
 class Window:
-    """A resizable OpenCV window; `show` returns "quit", "snapshot" or None."""
+    """A resizable OpenCV window; `show` returns "quit", "snapshot" or None (go on, or `stop`)."""
 
-    def __init__(self, title: str = WINDOW_TITLE) -> None:
+    def __init__(self, title: str = WINDOW_TITLE, stop: threading.Event | None = None) -> None:
         self.title = title
+        self.stop = stop or threading.Event()
         self.paused = False
         self.sized = False
         cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
@@ -47,16 +53,19 @@ class Window:
             self.sized = True
         cv2.imshow(self.title, image)
         while True:
-            key = cv2.waitKey(0 if self.paused else wait_ms) & 0xFF
+            waiting = self.paused or wait_ms == 0  # for a key, however long it takes
+            key = cv2.waitKey(WAIT_SLICE_MS if waiting else wait_ms) & 0xFF
+            if self.stop.is_set():
+                return None  # Ctrl-C: the caller stops after this frame
             if self.closed() or key in QUIT_KEYS:
                 return "quit"
             if key in SNAPSHOT_KEYS:
                 return "snapshot"
             if key == PAUSE_KEY:
                 self.paused = not self.paused
-                if self.paused:
-                    continue
-            if not self.paused and wait_ms > 0:
+            if key == NO_KEY and waiting or self.paused:
+                continue
+            if wait_ms > 0:
                 return None
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -78,3 +79,28 @@ def test_live_window_shows_boxes_and_keys_work(virtual_display, tmp_path):
     assert process.returncode == 0, stderr
     assert list(tmp_path.glob("snapshot-*.png")), "key s saved no snapshot"
     assert Path(str(shot)).stat().st_size > 0
+
+
+@pytest.mark.parametrize("keys", [[], ["space"]], ids=["image held", "image paused"])
+def test_ctrl_c_closes_a_window_that_waits_for_a_key(virtual_display, tmp_path, keys):
+    image = ROOT / "samples" / "still-1280x720.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recognizer.cli", "run", str(image)],
+        env=virtual_display,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = wait_for_window(virtual_display)
+        time.sleep(0.5)
+        for key in keys:
+            subprocess.run(["xdotool", "key", "--window", window, key], env=virtual_display)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
