@@ -48,16 +48,23 @@ def wait_for_window(env: dict, timeout: float = 20.0) -> str:
     raise AssertionError("the live window never appeared")
 
 
-def test_live_window_shows_boxes_and_keys_work(virtual_display, tmp_path):
-    image = ROOT / "samples" / "still-1280x720.png"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recognizer.cli", "run", str(image), "--snapshots", str(tmp_path)],
-        env=virtual_display,
+STILL = ROOT / "samples" / "still-1280x720.png"
+
+
+def start_run(env: dict, *args: str) -> subprocess.Popen:
+    """`recognizer run STILL ARGS...` on the virtual display, as a real process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "recognizer.cli", "run", str(STILL), *args],
+        env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_live_window_shows_boxes_and_keys_work(virtual_display, tmp_path):
+    process = start_run(virtual_display, "--snapshots", str(tmp_path))
     try:
         window = wait_for_window(virtual_display)
         time.sleep(1.0)  # let it paint
@@ -82,16 +89,8 @@ def test_live_window_shows_boxes_and_keys_work(virtual_display, tmp_path):
 
 
 @pytest.mark.parametrize("keys", [[], ["space"]], ids=["image held", "image paused"])
-def test_ctrl_c_closes_a_window_that_waits_for_a_key(virtual_display, tmp_path, keys):
-    image = ROOT / "samples" / "still-1280x720.png"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recognizer.cli", "run", str(image)],
-        env=virtual_display,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_ctrl_c_closes_a_window_that_waits_for_a_key(virtual_display, keys):
+    process = start_run(virtual_display)
     try:
         window = wait_for_window(virtual_display)
         time.sleep(0.5)
