@@ -155,11 +155,12 @@ def run(
             open_output(options.output, info.fps or 1.0, single_image=info.kind == "image")
         )
         log = options.jsonl and outputs.enter_context(JsonlSink(options.jsonl))
-        tracker = Tracker(fps=info.fps or 1.0) if options.track else None
+        # Stills (an image, a folder of scans) are unrelated pictures: nothing to track or fuse.
+        still = info.kind in ("image", "folder")
+        tracker = Tracker(fps=info.fps or 1.0) if options.track and not still else None
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        still = info.kind in ("image", "folder")
         max_side = detection.STILL_DETECT_MAX_SIDE if still else detection.DETECT_MAX_SIDE
         detected = map(functools.partial(detect, max_side=max_side), source)
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):

@@ -171,3 +171,26 @@ def test_unwritable_output_is_one_line(scene_video, tmp_path):
     result = recognizer_cli("run", str(scene_video[0]), "-o", str(tmp_path / "no" / "dir.mp4"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_a_folder_of_unrelated_images_is_read_image_by_image(mnist, tmp_path):
+    # Two scans with different digits in the same places: each is read on its own, not fused
+    # with the one before as if they were frames of one video.
+    x, y = mnist["x_test"], mnist["y_test"]
+    pages = {"a.png": (7, 3), "b.png": (1, 7)}
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name, digits in pages.items():
+        page = np.full((480, 640), 225, np.uint8)
+        for k, digit in enumerate(digits):
+            big = cv2.resize(x[np.flatnonzero(y == digit)[0]], (140, 140)).astype(np.float32)
+            page[150:290, 100 + 300 * k : 240 + 300 * k] = (225 - 0.8 * big).astype(np.uint8)
+        cv2.imwrite(str(folder / name), page)
+    log = tmp_path / "log.jsonl"
+    result = runner.invoke(app, ["run", str(folder), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    read = [
+        tuple(d["digit"] for d in sorted(r["digits"], key=lambda d: d["box"][0]))
+        for r in read_jsonl(log)
+    ]
+    assert read == list(pages.values())
