@@ -32,7 +32,6 @@ class Ahead(Generic[T]):
         self._buffer: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
-        self._started = False
 
     def __enter__(self) -> "Ahead[T]":
         return self
@@ -42,7 +41,7 @@ class Ahead(Generic[T]):
 
     def close(self) -> None:
         self._stop.set()
-        if self._started:
+        if self._thread.ident is not None:  # started
             self._thread.join(timeout=JOIN_S)
 
     def _offer(self, item) -> bool:
@@ -74,7 +73,6 @@ class Ahead(Generic[T]):
         self._offer((self, None))  # the end
 
     def __iter__(self) -> Iterator[T]:
-        self._started = True
         self._thread.start()
         try:
             while not self._stop.is_set():
