@@ -204,25 +204,22 @@ def ink_contrast_and_surround(smooth: np.ndarray, box: np.ndarray) -> tuple[floa
     return float(high - low), dark / ring_pixels
 
 
-def crop_box(shape: tuple[int, int], box: np.ndarray) -> tuple[int, int, int, int]:
-    """The box grown by CROP_PAD on each side, clipped to the frame (never wrapping around)."""
-    x0, y0, x1, y1 = box
-    pad = CROP_PAD * max(x1 - x0, y1 - y0)
+def crop_boxes(shape: tuple[int, int], xyxy: np.ndarray) -> np.ndarray:
+    """The boxes grown by CROP_PAD on each side, clipped to the frame: (N, 4) int xyxy."""
+    xyxy = xyxy.astype(np.float32)
+    pad = CROP_PAD * np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])[:, None]
+    grown = np.concatenate([np.trunc(xyxy[:, :2] - pad), np.ceil(xyxy[:, 2:] + pad)], axis=1)
     h, w = shape
-    return (
-        max(0, int(x0 - pad)),
-        max(0, int(y0 - pad)),
-        min(w, int(np.ceil(x1 + pad))),
-        min(h, int(np.ceil(y1 + pad))),
-    )
+    return np.clip(grown, 0, [w, h, w, h]).astype(np.int64)
 
 
 def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     """MNIST-style crops (N, 28, 28) of the boxes, from the full-resolution frame."""
     crops = np.zeros((len(xyxy), 28, 28), np.uint8)
-    for i, box in enumerate(xyxy):
-        cx0, cy0, cx1, cy1 = crop_box(gray.shape, box)
-        x0, y0, x1, y1 = (int(v) for v in box)
+    boxes = np.trunc(xyxy).astype(np.int64).tolist()
+    for i, ((cx0, cy0, cx1, cy1), (x0, y0, x1, y1)) in enumerate(
+        zip(crop_boxes(gray.shape, xyxy).tolist(), boxes, strict=True)
+    ):
         # Only ink inside the box belongs to this digit: blank the padding's ink (neighbours).
         crop = gray[cy0:cy1, cx0:cx1].copy()
         crops[i] = to_mnist(crop, (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0))

@@ -11,7 +11,7 @@ from recognizer.core import Detections, box_iou
 from recognizer.detection import (
     MAX_CANDIDATES,
     STILL_DETECT_MAX_SIDE,
-    crop_box,
+    crop_boxes,
     find_candidates,
 )
 from recognizer.grouping import group_numbers
@@ -77,7 +77,7 @@ def test_box_iou_table():
     ],
 )
 def test_crop_box_is_clipped_to_the_frame(box, shape, expected):
-    assert crop_box(shape, np.array(box, np.float32)) == expected
+    assert crop_boxes(shape, np.array([box], np.float32)).tolist() == [list(expected)]
 
 
 @pytest.mark.parametrize(
