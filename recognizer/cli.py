@@ -350,6 +350,7 @@ def bench(
         "resolution": list(report.resolution_wh),
         "stage_ms": {k: round(v, 3) for k, v in report.stage_ms.items()},
         "fps": round(report.fps, 1),
+        "first_frame_ms": round(report.first_frame_ms, 1),
         "digits_per_frame": round(report.digits_per_frame, 2),
         "flicker": None if report.flicker is None else round(report.flicker, 5),
     }
@@ -374,6 +375,7 @@ def bench(
         where = " (own thread)" if stage == "detect" else ""
         table.add_row(f"{stage}{where} (median)", f"{ms:.2f} ms")
     table.add_row("end-to-end, headless + JSONL", f"{report.fps:.0f} fps")
+    table.add_row("first result after", f"{report.first_frame_ms:.0f} ms")
     table.add_row("digits per frame", f"{report.digits_per_frame:.1f}")
     if report.flicker is not None:
         table.add_row("label flicker", f"{report.flicker:.2%}")

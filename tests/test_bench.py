@@ -6,7 +6,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from recognizer.bench import bench
+from recognizer.bench import bench, throughput
 from recognizer.cli import app
 from recognizer.pipeline import STAGES, RunOptions
 from tests.conftest import ROOT
@@ -26,6 +26,21 @@ def test_readings_on_the_samples(name, min_f1):
     report = bench(str(SAMPLES / name), RunOptions(), truth_of(name))
     assert report.accuracy.f1 >= min_f1, report.accuracy
     assert set(report.stage_ms) == set(STAGES)
+    assert report.fps > 0 and report.first_frame_ms > 0
+    if name.endswith(".png"):  # a still is read untracked: no label history, so no flicker
+        assert report.flicker is None
+
+
+@pytest.mark.parametrize(
+    ("frames", "started", "first", "last", "fps"),
+    [
+        (91, 0.0, 0.5, 1.5, 90.0),  # the start-up before the first result is not counted
+        (1, 0.0, 0.25, 0.25, 4.0),  # one image: from the start
+        (0, 0.0, 0.0, 0.0, 0.0),
+    ],
+)
+def test_throughput_counts_frames_after_the_first(frames, started, first, last, fps):
+    assert throughput(frames, started, first, last) == pytest.approx(fps)
 
 
 def test_tracking_keeps_labels_steady_under_camera_motion():
@@ -72,3 +87,4 @@ def test_bench_cli_prints_json_with_every_stage():
     report = json.loads(result.output)
     assert set(report["stage_ms"]) == set(STAGES)
     assert report["frames"] == 90 and report["fps"] > 0 and report["f1"] >= 0.95
+    assert report["first_frame_ms"] > 0
