@@ -12,7 +12,8 @@ Method:
   (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
   against the desk, shadow borders);
 - pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
-  other; digits side by side stay apart;
+  other; digits side by side stay apart, and a mark wholly inside another box (a digit in a
+  drawn box, or on a sticky note that the threshold outlines against a dark desk) stays apart;
 - at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
   per-frame time.
 """
@@ -41,7 +42,9 @@ MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
 RULE_BAND_PX = 5
 RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a stroke, not a rule
-RING_FRACTION = 0.2  # ring around a box that must be mostly paper, relative to its longer side
+# The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
+# that fills a sticky note has the desk a little way off (0.2 rejected digits filling 75% of one).
+RING_FRACTION = 0.1
 MAX_DARK_RING = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
@@ -86,10 +89,16 @@ def merge_pieces(boxes: np.ndarray) -> np.ndarray:
     taller = np.maximum(a[..., 3] - a[..., 1], b[..., 3] - b[..., 1])
     gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
     union_w = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
+    # A box wholly inside another is not a piece of it: merging would only drop it, and the
+    # outer one may be a frame around it (a drawn box, the desk's edge around a sticky note).
+    inside = (a[..., 0] >= b[..., 0]) & (a[..., 1] >= b[..., 1]) & (a[..., 2] <= b[..., 2])
+    inside &= a[..., 3] <= b[..., 3]
     close = (
         (x_overlap >= MERGE_OVERLAP * narrower)
         & (gap <= MERGE_GAP * taller)  # not of the union: two stacked digits are not one
         & (union_w <= MAX_ASPECT * (bottom - top))
+        & ~inside
+        & ~inside.T
     )
     parent = np.arange(n)
 

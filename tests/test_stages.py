@@ -123,6 +123,44 @@ def test_stills_find_the_small_digits_of_a_large_photo(mnist):
     assert recall(find_candidates(gray)) <= 0.6  # the video path, measured 0.5: why stills differ
 
 
+def written_digit(image: np.ndarray, digit: np.ndarray, x: int, y: int, height: int) -> list:
+    """Draw an MNIST digit `height` px tall as dark ink at (x, y) of a BGR image; its box."""
+    ys, xs = np.nonzero(digit)
+    digit = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    width = max(1, round(digit.shape[1] * height / digit.shape[0]))
+    alpha = cv2.resize(digit, (width, height)).astype(np.float32)[..., None] / 255
+    region = image[y : y + height, x : x + width]
+    image[y : y + height, x : x + width] = region * (1 - alpha) + 30 * alpha
+    return [x, y, x + width, y + height]
+
+
+@pytest.mark.parametrize(
+    ("note_px", "digit_share", "note_bgr"),
+    [(200, 0.6, (120, 235, 250)), (200, 0.75, (120, 235, 250)), (240, 0.85, (190, 140, 250))],
+)
+def test_a_digit_filling_a_sticky_note_on_a_dark_desk_is_found(
+    mnist, note_px, digit_share, note_bgr
+):
+    # The desk next to the note is darker than the local mean, so the threshold outlines the
+    # note; that outline must neither swallow the digit nor make its surroundings look dark.
+    frame = np.full((480, 640, 3), (50, 70, 90), np.uint8)
+    frame[120 : 120 + note_px, 200 : 200 + note_px] = note_bgr
+    height = int(digit_share * note_px)
+    margin = (note_px - height) // 2
+    box = written_digit(frame, mnist["x_test"][0], 200 + margin, 120 + margin, height)
+    found = find_candidates(cv2.cvtColor(cv2.GaussianBlur(frame, (3, 3), 0), cv2.COLOR_BGR2GRAY))
+    assert len(found) and box_iou(np.float32([box]), found.xyxy).max() >= 0.6
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_a_digit_in_a_drawn_box_is_found_apart_from_the_box(mnist, index):
+    frame = np.full((480, 640, 3), 225, np.uint8)
+    x0, y0, x1, y1 = written_digit(frame, mnist["x_test"][index], 250, 150, 120)
+    cv2.rectangle(frame, (x0 - 30, y0 - 30), (x1 + 30, y1 + 30), (30, 30, 30), 3)
+    found = find_candidates(cv2.cvtColor(cv2.GaussianBlur(frame, (3, 3), 0), cv2.COLOR_BGR2GRAY))
+    assert len(found) and box_iou(np.float32([[x0, y0, x1, y1]]), found.xyxy).max() >= 0.6
+
+
 def test_a_frame_of_noise_is_capped():
     noise = np.random.default_rng(0).integers(0, 256, (720, 1280), dtype=np.uint8)
     noise = cv2.GaussianBlur(noise, (0, 0), 1.5)
