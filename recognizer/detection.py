@@ -6,7 +6,9 @@ Method:
   copy of up to STILL_DETECT_MAX_SIDE for digits too small for the first (a page photographed
   whole with a 12 MP phone: digits 1-3% of its height);
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
-  uneven light and shadow; a small vertical closing joins strokes that the threshold broke;
+  uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
+  light), so noise specks do not join the digits; a small vertical closing joins strokes that
+  the threshold broke;
 - outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
   aspect and ink density; a candidate must have MIN_CONTRAST gray levels of ink on paper
   (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
@@ -31,6 +33,9 @@ STILL_DETECT_MAX_SIDE = 2048  # images: time matters less than the small digits 
 SIZE_REFERENCE_PX = 480
 BLOCK_FRACTION = 1 / 12  # adaptive threshold block, relative to the shorter side
 THRESHOLD_OFFSET = 12  # gray levels darker than the local mean that count as ink
+NOISE_OFFSET = 3.0  # ... or this many standard deviations of the camera noise, if more
+NOISE_SUBSAMPLE = 4  # the noise is estimated on every fourth pixel of every fourth row
+NOISE_KERNEL = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
 MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
 MAX_HEIGHT_FRACTION = 0.7
@@ -63,10 +68,26 @@ def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.nda
     return small, factor
 
 
+def noise_sigma(gray: np.ndarray) -> float:
+    """The camera noise's standard deviation in gray levels, from a subsample of the frame.
+
+    Immerkaer's estimator, made robust to edges with a median: the 3x3 Laplacian-difference
+    kernel cancels smooth content, and on Gaussian noise of deviation s its response has
+    deviation 6 s, whose absolute value has median 0.6745 * 6 s.
+    """
+    response = cv2.filter2D(gray[::NOISE_SUBSAMPLE, ::NOISE_SUBSAMPLE], cv2.CV_16S, NOISE_KERNEL)
+    magnitude = cv2.convertScaleAbs(response)  # |response|, saturated at 255
+    cumulative = np.cumsum(cv2.calcHist([magnitude], [0], None, [256], [0, 256]).ravel())
+    return float(np.searchsorted(cumulative, cumulative[-1] / 2)) / (0.6745 * 6)
+
+
 def ink_mask(gray: np.ndarray) -> np.ndarray:
     block = max(11, int(min(gray.shape) * BLOCK_FRACTION) | 1)
+    # In a noisy frame (a webcam in dim light) a fixed offset marks the paper's noise as ink,
+    # and the specks join the digits: the offset grows with the noise.
+    offset = max(THRESHOLD_OFFSET, NOISE_OFFSET * noise_sigma(gray))
     mask = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, THRESHOLD_OFFSET
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
     )
     mask = remove_rules(mask)
     # Vertical only: a square closing would join digits written close side by side.
