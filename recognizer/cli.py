@@ -311,9 +311,7 @@ def save_snapshot(folder: Path, result, source_name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"snapshot-{result.frame.index:06d}"
     cv2.imwrite(str(stem.with_suffix(".png")), result.annotated)
-    record = frame_record(
-        result.frame.index, result.frame.time_s, source_name, result.detections, result.numbers
-    )
+    record = frame_record(result.frame, source_name, result.detections, result.numbers)
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     err.print(f"snapshot: {stem}.png", highlight=False)
 

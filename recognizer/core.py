@@ -19,6 +19,7 @@ class Frame:
     index: int  # 0-based position in the source
     time_s: float  # seconds since the start of the source
     bgr: np.ndarray  # (H, W, 3) uint8
+    file: str | None = None  # the image's file name, for the frames of a folder
 
 
 # Field -> (dtype, shape after N, fill value when omitted); probabilities is (N, K), K = 0 at first.

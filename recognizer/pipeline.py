@@ -176,7 +176,7 @@ def run(
                 annotated = annotate(frame.bgr, detections, numbers, status, options.show_crops)
             clock.lap("draw")
             if log:
-                log.write(frame_record(frame.index, frame.time_s, info.name, detections, numbers))
+                log.write(frame_record(frame, info.name, detections, numbers))
             if video:
                 video.write(annotated)
             clock.lap("write")

@@ -11,15 +11,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.core import Detections
+from recognizer.core import Detections, Frame
 from recognizer.errors import OutputError
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def frame_record(index: int, time_s: float, source: str, detections: Detections, numbers=None):
-    """The JSONL schema: box is [x, y, w, h] of the top-left corner, in input-frame pixels."""
+def frame_record(frame: Frame, source: str, detections: Detections, numbers=None):
+    """The JSONL schema: box is [x, y, w, h] of the top-left corner, in input-frame pixels.
+
+    A folder's frames also name their image file ("file"): images that cannot be read are
+    skipped, so the frame number alone does not say which file a line is about.
+    """
     digits = []
     for (x, y, w, h), digit, conf, track in zip(
         detections.xywh, detections.digit, detections.confidence, detections.track_id, strict=True
@@ -32,7 +36,10 @@ def frame_record(index: int, time_s: float, source: str, detections: Detections,
         if track >= 0:
             item["track"] = int(track)
         digits.append(item)
-    record = {"frame": index, "time": round(time_s, 4), "source": source, "digits": digits}
+    record = {"frame": frame.index, "time": round(frame.time_s, 4), "source": source}
+    if frame.file is not None:
+        record["file"] = frame.file
+    record["digits"] = digits
     if numbers is not None:
         record["numbers"] = numbers
     return record

@@ -47,7 +47,10 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class Source:
-    """Frames of one source; iterate once, inside `with`."""
+    """Frames of one source; iterate once, inside `with`.
+
+    `frames` yields (bgr, file) pairs: file is the image's name for a folder, else None.
+    """
 
     def __init__(self, info: VideoInfo, frames: Iterator[np.ndarray], release=None) -> None:
         self.info = info
@@ -72,8 +75,8 @@ class Source:
     def __iter__(self) -> Iterator[Frame]:
         """Decoded on a helper thread; OpenCV releases the GIL while it decodes."""
         fps = self.info.fps or FOLDER_FPS
-        for index, bgr in enumerate(self._reader):
-            yield Frame(index=index, time_s=index / fps, bgr=bgr)
+        for index, (bgr, file) in enumerate(self._reader):
+            yield Frame(index=index, time_s=index / fps, bgr=bgr, file=file)
 
 
 def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source) -> Iterator:
@@ -118,9 +121,10 @@ def open_capture(spec: str, kind: str, target) -> Source:
     total = count if kind == "video" and count > 0 else None
     info = VideoInfo(kind, spec, (first.shape[1], first.shape[0]), fps, total)
 
-    def frames() -> Iterator[np.ndarray]:
-        yield first
-        yield from capture_frames(capture, total - 1 if total else None, source)
+    def frames() -> Iterator[tuple[np.ndarray, None]]:
+        yield first, None
+        for bgr in capture_frames(capture, total - 1 if total else None, source):
+            yield bgr, None
 
     source = Source(info, frames(), release=capture.release)
     return source
@@ -135,14 +139,14 @@ def open_folder(folder: Path) -> Source:
         "folder", str(folder), (first.shape[1], first.shape[0]), FOLDER_FPS, len(paths)
     )
 
-    def frames() -> Iterator[np.ndarray]:
-        yield first
+    def frames() -> Iterator[tuple[np.ndarray, str]]:
+        yield first, paths[0].name
         for path in paths[1:]:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 source.skipped += 1
                 continue
-            yield image
+            yield image, path.name
 
     source = Source(info, frames())
     return source
@@ -163,5 +167,5 @@ def open_source(spec: str) -> Source:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = read_image(path)
         info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
-        return Source(info, iter([image]))
+        return Source(info, iter([(image, None)]))
     return open_capture(spec, "video", spec)

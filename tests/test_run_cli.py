@@ -83,9 +83,10 @@ def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
         cv2.imwrite(str(folder / f"f{2 - i}.png"), frame)  # names sort in reverse capture order
     capture.release()
     log = tmp_path / "folder.jsonl"
+    (folder / "f1b.png").write_bytes(b"not an image")  # skipped: lines name their files
     result = runner.invoke(app, ["run", str(folder), "--jsonl", str(log), "--no-display"])
     assert result.exit_code == 0, result.output
-    assert len(read_jsonl(log)) == 3
+    assert [line["file"] for line in read_jsonl(log)] == ["f0.png", "f1.png", "f2.png"]
 
 
 def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp_path):
@@ -194,3 +195,4 @@ def test_a_folder_of_unrelated_images_is_read_image_by_image(mnist, tmp_path):
         for r in read_jsonl(log)
     ]
     assert read == list(pages.values())
+
