@@ -4,7 +4,8 @@ Method:
 - work on a copy no larger than DETECT_MAX_SIDE (boxes are mapped back to full resolution, and
   crops are cut from the full-resolution frame); a still (image, folder) gets a second pass on a
   copy of up to STILL_DETECT_MAX_SIDE for digits too small for the first (a page photographed
-  whole with a 12 MP phone: digits 1-3% of its height);
+  whole with a 12 MP phone: digits 1-3% of its height), and one on a copy padded with paper for
+  a digit that fills it (a photo cropped to one digit);
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
