@@ -15,7 +15,8 @@ Method:
   (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
   against the desk, shadow borders);
 - pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
-  other; digits side by side stay apart, and a mark wholly inside another box (a digit in a
+  other, or when a much shorter piece lies right beside a taller one within its height (a 4's
+  arm); digits side by side stay apart, and a mark wholly inside another box (a digit in a
   drawn box, or on a sticky note that the threshold outlines against a dark desk) stays apart;
 - at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
   per-frame time.
@@ -54,6 +55,8 @@ RING_FRACTION = 0.1
 MAX_DARK_RING = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
+SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
+SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 MAX_CANDIDATES = 48
 MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
 STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`filling_boxes`)
@@ -126,6 +129,14 @@ def merge_pieces(boxes: np.ndarray) -> np.ndarray:
         & ~inside
         & ~inside.T
     )
+    # A much shorter piece right beside a taller one and within its height is a piece of it
+    # too: the arm of a 4 written in two strokes that do not meet.
+    h_a, h_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
+    x_gap = np.maximum(a[..., 0], b[..., 0]) - np.minimum(a[..., 2], b[..., 2])
+    beside = (x_gap <= SIDE_GAP * h_b) & (x_gap > -0.5 * (a[..., 2] - a[..., 0]))
+    within = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
+    side = (h_a <= SIDE_PIECE * h_b) & within & beside & (union_w <= MAX_ASPECT * (bottom - top))
+    close |= side | side.T
     parent = np.arange(n)
 
     def root(i: int) -> int:

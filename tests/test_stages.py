@@ -209,6 +209,18 @@ def test_a_digit_in_a_drawn_box_is_found_apart_from_the_box(mnist, index):
     assert len(found) and box_iou(np.float32([[x0, y0, x1, y1]]), found.xyxy).max() >= 0.6
 
 
+@pytest.mark.parametrize("gap_px", [0, 3])
+def test_a_four_written_in_two_strokes_is_one_candidate(gap_px):
+    # The arm (down, then across) and the stem do not meet: side by side, not stacked.
+    page = np.full((480, 640), 225, np.uint8)
+    arm = np.int32([[240, 150], [225, 230], [290 - gap_px, 230]])
+    cv2.polylines(page, [arm], False, 30, 7, cv2.LINE_AA)
+    cv2.line(page, (300, 140), (300, 290), 30, 7, cv2.LINE_AA)
+    found = find_candidates(cv2.GaussianBlur(page, (3, 3), 0))
+    assert len(found) == 1
+    assert box_iou(found.xyxy, np.float32([[221, 136, 304, 294]]))[0, 0] >= 0.8
+
+
 @pytest.mark.parametrize("sigma", [3.0, 8.0, 15.0])
 def test_noise_sigma_measures_the_camera_noise_not_the_ink(mnist, sigma):
     page = np.full((480, 640, 3), 225, np.uint8)
