@@ -286,8 +286,9 @@ def find_boxes(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame.
 
     With `max_side` above DETECT_MAX_SIDE (stills), a second pass on a larger copy adds the
-    digits too small for the first; what the first pass finds is kept as it is. A still in
-    which neither finds anything is tried as a crop of a digit or number (`filling_boxes`).
+    digits too small for the first; what the first pass finds is kept as it is. A still may
+    also be a photo cropped to a digit or number (`filling_boxes`): digits that fill it replace
+    whatever was found inside them (their pieces).
     """
     xyxy = boxes_at(gray, DETECT_MAX_SIDE)
     if max_side > DETECT_MAX_SIDE and max(gray.shape) > DETECT_MAX_SIDE:
@@ -311,27 +312,31 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     """Digits that fill a still or touch its edges (a photo cropped to one digit or number).
 
     The other passes drop marks touching the frame's edge (in video, a digit half out of view
-    or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. A still in which
-    they find nothing is tried as such a crop: set on paper of its own border's colour,
-    STILL_PAD of its longer side on every side; only the boxes those rules dropped are kept.
+    or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. Here the still is
+    set on paper of its own border's colour, STILL_PAD of its longer side on every side, and
+    searched again; kept are the boxes those rules dropped that fill the image. Such digits
+    are large, so this works on a copy that fits DETECT_MAX_SIDE once padded.
     """
     h, w = gray.shape
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    pad = max(4, round(STILL_PAD * max(h, w)))
+    small, factor = downscale(gray, round(DETECT_MAX_SIDE / (1 + 2 * STILL_PAD)))
+    sh, sw = small.shape
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     paper = int(np.median(border))
     # A crop of paper with ink has no large dark area, only strokes: a dark region wider than
     # a stroke (the desk beyond the sheet's edge, a shadow) means this is not such a crop.
-    dark = (gray < paper - MIN_CONTRAST).astype(np.uint8)
-    solid = max(3, round(SOLID_DARK * max(h, w)))
+    dark = (small < paper - MIN_CONTRAST).astype(np.uint8)
+    solid = max(3, round(SOLID_DARK * max(sh, sw)))
     if cv2.erode(dark, square(solid), borderType=cv2.BORDER_CONSTANT, borderValue=0).any():
         return np.zeros((0, 4), np.float32)
-    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
-    xyxy = boxes_at(padded, DETECT_MAX_SIDE) - pad
-    x0, y0, x1, y1 = xyxy.T
-    dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= w) | (y1 >= h) | (y1 - y0 > MAX_HEIGHT_FRACTION * h)
+    pad = max(4, round(STILL_PAD * max(sh, sw)))
+    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    x0, y0, x1, y1 = (boxes_at(padded, DETECT_MAX_SIDE) - pad).T
+    dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= sw) | (y1 >= sh) | (y1 - y0 > MAX_HEIGHT_FRACTION * sh)
     # ... and only those that fill the image, not a neighbour's sliver at its edge.
-    fills = ((y1 - y0 >= FILL_SHARE * h) | (x1 - x0 >= FILL_SHARE * w)) & (x1 - x0 >= SLIVER * w)
-    return np.clip(xyxy[dropped & fills], 0, [w, h, w, h])
+    fills = (y1 - y0 >= FILL_SHARE * sh) | (x1 - x0 >= FILL_SHARE * sw)
+    keep = dropped & fills & (x1 - x0 >= SLIVER * sw)
+    xyxy = np.column_stack([x0, y0, x1, y1])[keep] * factor
+    return np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
 
 
 def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:
