@@ -63,6 +63,7 @@ STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`f
 FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
 SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
+DARK_GROUND = 100  # a still whose border's median is darker may hold light ink (read both ways)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 
 
@@ -337,6 +338,12 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     keep = dropped & fills & (x1 - x0 >= SLIVER * sw)
     xyxy = np.column_stack([x0, y0, x1, y1])[keep] * factor
     return np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
+
+
+def dark_ground(gray: np.ndarray) -> bool:
+    """Whether an image's border is mostly dark (a blackboard, a dark screen, MNIST's images)."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return int(np.median(border)) < DARK_GROUND
 
 
 def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:

@@ -43,6 +43,9 @@ DEFAULT_MIN_CONFIDENCE = 0.6
 FPS_SMOOTHING = 0.9
 STAGES = ("capture", "detect", "classify", "track", "draw", "write")
 DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
+# A still on a dark ground is also read as light ink; that reading wins when the sum of its
+# confidences is this many times the dark-ink reading's (a sheet on a dark desk stays dark ink).
+INVERTED_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Found:
     boxes: np.ndarray  # (N, 4) xyxy, frame pixels
     candidates: Detections | None = None  # the boxes with their crops, if already cut
     seconds: float = 0.0
+    inverted: "Found | None" = None  # a still on a dark ground, read as light ink too
 
 
 def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
@@ -103,10 +107,25 @@ def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
+    found = find(frame, gray, max_side)
+    # A still on a dark ground may be light ink on it (chalk, MNIST's own images): it is read
+    # both ways and the reading with more evidence wins (`more_evidence`).
+    if max_side > detection.DETECT_MAX_SIDE and detection.dark_ground(gray):
+        found.inverted = find(frame, cv2.bitwise_not(gray), max_side)
+    found.seconds = time.perf_counter() - start
+    return found
+
+
+def find(frame: Frame, gray: np.ndarray, max_side: int) -> Found:
     boxes = detection.find_boxes(gray, max_side)
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
-    return Found(frame, gray, boxes, candidates, time.perf_counter() - start)
+    return Found(frame, gray, boxes, candidates)
+
+
+def more_evidence(a: Detections, b: Detections) -> bool:
+    """Whether readings `a` are better supported than `b` (INVERTED_MARGIN times the sum)."""
+    return float(a.confidence.sum()) > INVERTED_MARGIN * float(b.confidence.sum())
 
 
 def recognize(
@@ -170,6 +189,10 @@ def run(
             detections, numbers = recognize(
                 found, classifier, tracker, options.min_confidence, clock
             )
+            if found.inverted is not None:
+                light = recognize(found.inverted, classifier, None, options.min_confidence, clock)
+                if more_evidence(light[0], detections):
+                    detections, numbers = light
             annotated = None
             if draw:
                 status = f"{fps:.0f} fps | {len(detections)} digits" if fps else None
