@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from recognizer.core import Detections, box_containment
-from recognizer.preprocessing import square, to_mnist
+from recognizer.preprocessing import quantiles_u8, square, to_mnist
 
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
 STILL_DETECT_MAX_SIDE = 2048  # images: time matters less than the small digits of a photo
@@ -38,6 +38,7 @@ THRESHOLD_OFFSET = 12  # gray levels darker than the local mean that count as in
 NOISE_OFFSET = 3.0  # ... or this many standard deviations of the camera noise, if more
 NOISE_SUBSAMPLE = 4  # the noise is estimated on every fourth pixel of every fourth row
 NOISE_KERNEL = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+MEDIAN = np.array([0.5])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
 MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
 MAX_HEIGHT_FRACTION = 0.7
@@ -86,8 +87,8 @@ def noise_sigma(gray: np.ndarray) -> float:
     """
     response = cv2.filter2D(gray[::NOISE_SUBSAMPLE, ::NOISE_SUBSAMPLE], cv2.CV_16S, NOISE_KERNEL)
     magnitude = cv2.convertScaleAbs(response)  # |response|, saturated at 255
-    cumulative = np.cumsum(cv2.calcHist([magnitude], [0], None, [256], [0, 256]).ravel())
-    return float(np.searchsorted(cumulative, cumulative[-1] / 2)) / (0.6745 * 6)
+    (median,) = quantiles_u8(magnitude, MEDIAN)
+    return median / (0.6745 * 6)
 
 
 def ink_mask(gray: np.ndarray) -> np.ndarray:
@@ -321,8 +322,7 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     h, w = gray.shape
     small, factor = downscale(gray, round(DETECT_MAX_SIDE / (1 + 2 * STILL_PAD)))
     sh, sw = small.shape
-    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
-    paper = int(np.median(border))
+    paper = border_level(small)
     # A crop of paper with ink has no large dark area, only strokes: a dark region wider than
     # a stroke (the desk beyond the sheet's edge, a shadow) means this is not such a crop.
     dark = (small < paper - MIN_CONTRAST).astype(np.uint8)
@@ -340,10 +340,14 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     return np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
 
 
+def border_level(gray: np.ndarray) -> int:
+    """The median gray level of an image's outermost rows and columns (its ground)."""
+    return int(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+
+
 def dark_ground(gray: np.ndarray) -> bool:
     """Whether an image's border is mostly dark (a blackboard, a dark screen, MNIST's images)."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return int(np.median(border)) < DARK_GROUND
+    return border_level(gray) < DARK_GROUND
 
 
 def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:

@@ -54,15 +54,19 @@ def square(k: int) -> np.ndarray:
     return np.ones((k, k), np.uint8)
 
 
+def quantiles_u8(image: np.ndarray, quantiles: np.ndarray) -> list[int]:
+    """Quantiles (0..1) of a uint8 image from its histogram: ~10x faster than np.quantile."""
+    cumulative = np.cumsum(cv2.calcHist([image], [0], None, [256], [0, 256]).ravel())
+    return np.searchsorted(cumulative, cumulative[-1] * quantiles).tolist()
+
+
 def ink_levels(ink: np.ndarray) -> tuple[int, int]:
     """(floor, peak) of a uint8 ink image: below `floor` is paper, `peak` is full-strength ink.
 
-    Percentiles come from the histogram (about 10x faster than np.percentile): the median is
-    paper (a crop is mostly paper), its ink level the camera's noise; the strongest ink is
-    robust to a few noisy pixels and found even where ink is a tiny share.
+    The median is paper (a crop is mostly paper), its ink level the camera's noise; the
+    strongest ink is robust to a few noisy pixels and found even where ink is a tiny share.
     """
-    cumulative = np.cumsum(cv2.calcHist([ink], [0], None, [256], [0, 256]).ravel())
-    noise, high, top = np.searchsorted(cumulative, cumulative[-1] * INK_QUANTILES).tolist()
+    noise, high, top = quantiles_u8(ink, INK_QUANTILES)
     peak = max(high, PEAK_OF_MAX * top)
     # Integer ink below the floor is zeroed: levels up to ceil(floor) - 1 are paper.
     return math.ceil(max(INK_FLOOR * peak, NOISE_FLOOR * noise)) - 1, peak
