@@ -102,8 +102,10 @@ def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
     detection copy leaves them to the classification thread (detection is the slower stage
     there), a larger one gets them cut here (there its crops are large and many, and detection
     works on a small copy). Measured end to end, interleaved runs: at 640x480, 224-237 fps with
-    the crops cut on the classification thread against 188-206 with them cut here; at 1280x720,
-    cutting them on the classification thread was no faster (103-119 fps against 106-121).
+    the crops cut on the classification thread against 188-206 with them cut here (measured
+    again after to_mnist got faster, on 900 frames: 283-304 against 223-257); at 1280x720,
+    cutting them on the classification thread was no faster (103-119 fps against 106-121), nor
+    was cutting half of them here (152-180 against 165-181).
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
