@@ -284,24 +284,24 @@ def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
     return xyxy
 
 
-def find_boxes(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
+def find_boxes(gray: np.ndarray, still: bool = False) -> np.ndarray:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame.
 
-    With `max_side` above DETECT_MAX_SIDE (stills), a second pass on a larger copy adds the
-    digits too small for the first; what the first pass finds is kept as it is. A still may
-    also be a photo cropped to a digit or number (`filling_boxes`): digits that fill it replace
-    whatever was found inside them (their pieces).
+    For a still (an image, a folder's scan), a second pass on a copy of up to
+    STILL_DETECT_MAX_SIDE adds the digits too small for the first; what the first pass finds is
+    kept as it is. A still may also be a photo cropped to a digit or number (`filling_boxes`):
+    digits that fill it replace whatever was found inside them (their pieces).
     """
     xyxy = boxes_at(gray, DETECT_MAX_SIDE)
-    if max_side > DETECT_MAX_SIDE and max(gray.shape) > DETECT_MAX_SIDE:
+    if still and max(gray.shape) > DETECT_MAX_SIDE:
         factor = max(gray.shape) / DETECT_MAX_SIDE
         smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)
-        fine = boxes_at(gray, max_side)
+        fine = boxes_at(gray, STILL_DETECT_MAX_SIDE)
         fine = fine[(fine[:, 3] - fine[:, 1]) < smallest]
         if len(xyxy) and len(fine):
             fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
         xyxy = np.concatenate([xyxy, fine])
-    if max_side > DETECT_MAX_SIDE:
+    if still:
         filling = filling_boxes(gray)
         if len(filling):
             # The image is a crop of them: what else was found is pieces of them or neighbours.
@@ -357,9 +357,9 @@ def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:
     return Detections(xyxy=xyxy, crops=cut_crops(gray, xyxy))
 
 
-def find_candidates(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> Detections:
+def find_candidates(gray: np.ndarray, still: bool = False) -> Detections:
     """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops."""
-    return candidates_at(gray, find_boxes(gray, max_side))
+    return candidates_at(gray, find_boxes(gray, still))
 
 
 def suppress_nested(detections: Detections, inside: float = 0.8) -> Detections:

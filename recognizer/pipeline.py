@@ -95,7 +95,7 @@ class Found:
     inverted: "Found | None" = None  # a still on a dark ground, read as light ink too
 
 
-def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
+def detect(frame: Frame, still: bool = False) -> Found:
     """The candidate boxes of one frame (on the detection thread).
 
     Which thread cuts and normalizes the crops balances the two: a frame no larger than the
@@ -109,17 +109,17 @@ def detect(frame: Frame, max_side: int = detection.DETECT_MAX_SIDE) -> Found:
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    found = find(frame, gray, max_side)
+    found = find(frame, gray, still)
     # A still on a dark ground may be light ink on it (chalk, MNIST's own images): it is read
     # both ways and the reading with more evidence wins (`more_evidence`).
-    if max_side > detection.DETECT_MAX_SIDE and detection.dark_ground(gray):
-        found.inverted = find(frame, cv2.bitwise_not(gray), max_side)
+    if still and detection.dark_ground(gray):
+        found.inverted = find(frame, cv2.bitwise_not(gray), still)
     found.seconds = time.perf_counter() - start
     return found
 
 
-def find(frame: Frame, gray: np.ndarray, max_side: int) -> Found:
-    boxes = detection.find_boxes(gray, max_side)
+def find(frame: Frame, gray: np.ndarray, still: bool) -> Found:
+    boxes = detection.find_boxes(gray, still)
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
     return Found(frame, gray, boxes, candidates)
@@ -182,8 +182,7 @@ def run(
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        max_side = detection.STILL_DETECT_MAX_SIDE if still else detection.DETECT_MAX_SIDE
-        detected = map(functools.partial(detect, max_side=max_side), source)
+        detected = map(functools.partial(detect, still=still), source)
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")
             clock.times["detect"] = found.seconds

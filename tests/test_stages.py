@@ -10,7 +10,6 @@ from recognizer.bench import xywh_to_xyxy
 from recognizer.core import Detections, box_iou
 from recognizer.detection import (
     MAX_CANDIDATES,
-    STILL_DETECT_MAX_SIDE,
     crop_boxes,
     find_candidates,
     noise_sigma,
@@ -120,7 +119,7 @@ def test_stills_find_the_small_digits_of_a_large_photo(mnist):
     def recall(found):
         return (box_iou(true_xyxy, found.xyxy) >= 0.4).any(axis=1).mean() if len(found) else 0.0
 
-    assert recall(find_candidates(gray, STILL_DETECT_MAX_SIDE)) >= 0.8  # measured: 0.85
+    assert recall(find_candidates(gray, still=True)) >= 0.8  # measured: 0.85
     assert recall(find_candidates(gray)) <= 0.6  # the video path, measured 0.5: why stills differ
 
 
