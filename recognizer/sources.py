@@ -52,7 +52,9 @@ class Source:
     `frames` yields (bgr, file) pairs: file is the image's name for a folder, else None.
     """
 
-    def __init__(self, info: VideoInfo, frames: Iterator[np.ndarray], release=None) -> None:
+    def __init__(
+        self, info: VideoInfo, frames: Iterator[tuple[np.ndarray, str | None]], release=None
+    ) -> None:
         self.info = info
         self.skipped = 0
         # A live source never queues stale frames: the newest is what the user is looking at.
