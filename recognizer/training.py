@@ -4,7 +4,7 @@
 - Every epoch sees freshly augmented digits (`augment.py`: rotation, scale, shift, stroke width,
   blur, noise, contrast) plus 10% generated non-digits (`negatives.py`), class 10; the last quarter
   of the epochs augments half as often, to settle on clean digits.
-- Model: a small CNN (about 8 M multiply-adds a crop, so a frame's crops classify in about a
+- Model: a small CNN (about 4.6 M multiply-adds a crop, so a frame's crops classify in about a
   millisecond), pixel scaling inside the model so training and inference cannot disagree.
 - Adam with a cosine learning-rate decay; a checkpoint after every epoch (`--resume` continues it).
 - The files in the output folder are replaced only at the end of a successful run, each written to
@@ -336,10 +336,61 @@ def export_onnx(model, path: Path) -> None:
     import io
     import warnings
 
+    import onnx
+
     # The exporter prints "Saved artifact at ..." and tf2onnx warns about numpy's np.object.
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model.export(str(path), format="onnx", verbose=False)
+    graph = onnx.load(str(path))
+    if fold_input_scale(graph):
+        onnx.save(graph, str(path))
+
+
+def fold_input_scale(model) -> bool:
+    """Fold the model's input scaling (`Rescaling`: x * s + 0) into the first convolution.
+
+    The exporter writes the scaling as a Mul and an Add over the whole input batch ahead of the
+    first Conv; ONNX Runtime runs them as two passes of their own (measured: 7% of a 10-crop
+    call). With no offset, conv(s * x) is conv(x) with its weights times s (zero padding stays
+    zero), so the same probabilities come out (to float rounding, below 1e-6 on MNIST's test
+    set). Returns whether the graph had that shape and was changed; any other graph is left as
+    it is.
+    """
+    from onnx import numpy_helper
+
+    nodes = list(model.graph.node)
+    constants = {i.name: i for i in model.graph.initializer}
+    if len(nodes) < 4 or [n.op_type for n in nodes[:2]] != ["Mul", "Add"]:
+        return False
+    mul, add, reshape = nodes[:3]
+    conv = next((n for n in nodes[3:] if n.op_type == "Conv"), None)
+    scale, offset = constants.get(mul.input[1]), constants.get(add.input[1])
+    if (
+        mul.input[0] != model.graph.input[0].name
+        or scale is None
+        or offset is None
+        or numpy_helper.to_array(scale).size != 1
+        or numpy_helper.to_array(offset).any()
+        or add.input[0] != mul.output[0]
+        or reshape.op_type not in ("Reshape", "Transpose")
+        or reshape.input[0] != add.output[0]
+        or conv is None
+        or conv.input[0] != reshape.output[0]
+        or conv.input[1] not in constants
+    ):
+        return False
+    weights = constants[conv.input[1]]
+    factor = numpy_helper.to_array(scale).astype(np.float32).item()
+    scaled = numpy_helper.to_array(weights) * np.float32(factor)
+    weights.CopyFrom(numpy_helper.from_array(scaled.astype(np.float32), weights.name))
+    reshape.input[0] = mul.input[0]
+    model.graph.node.remove(mul)
+    model.graph.node.remove(add)
+    for name in (mul.input[1], add.input[1]):
+        if not any(name in n.input for n in model.graph.node):
+            model.graph.initializer.remove(constants[name])
+    return True
 
 
 def plot_curve(history: dict, path: Path) -> None:

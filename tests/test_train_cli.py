@@ -49,6 +49,23 @@ def test_train_writes_model_metadata_and_curve(tiny_model):
     assert not (tiny_model / "digits.ckpt.keras").exists()
 
 
+def test_exported_onnx_has_its_input_scaling_folded_and_matches_keras(tiny_model, mnist):
+    import onnx
+
+    from recognizer.classifier import Classifier
+    from recognizer.native import import_keras
+
+    graph = onnx.load(str(tiny_model / "digits.onnx")).graph
+    ops = [node.op_type for node in graph.node]
+    assert "Conv" in ops and ops.index("Conv") <= 1, ops[:4]  # no Mul/Add pass before it
+    assert "Mul" not in ops[: ops.index("Conv")]
+    images = mnist["x_test"][:500]
+    keras_model = import_keras().models.load_model(tiny_model / "digits.keras")
+    expected = keras_model.predict(images[..., None].astype(np.float32), verbose=0)
+    got = Classifier(tiny_model / "digits.onnx").probabilities(images)
+    assert np.abs(expected - got).max() < 1e-4
+
+
 def test_evaluate_json_reports_accuracy_and_pictures(tiny_model, mnist_path):
     model = tiny_model / "digits.onnx"
     result = recognizer_cli("evaluate", "--data", str(mnist_path), "--model", str(model), "--json")
