@@ -6,6 +6,9 @@ Method:
   copy of up to STILL_DETECT_MAX_SIDE for digits too small for the first (a page photographed
   whole with a 12 MP phone: digits 1-3% of its height), and one on a copy padded with paper for
   a digit that fills it (a photo cropped to one digit);
+- long, thin, nearly straight vertical lines (squared paper's grid, a notebook's margin) are
+  erased from the frame first, with the grid's horizontal lines: digits written over them would
+  otherwise join them and be lost, and their crops would carry the grid;
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
@@ -21,6 +24,8 @@ Method:
 - at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
   per-frame time.
 """
+
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -66,6 +71,31 @@ SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour c
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
 DARK_GROUND = 100  # a still whose border's median is darker may hold light ink (read both ways)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
+# Grid and margin lines (`line_pixels`), on the detection copy: looked for in strips of
+# LINE_STRIP_PX rows, where a line is a band of columns inked in most rows with no ink just
+# beside it; a chain of such bands LINE_MIN_LENGTH of the frame long is a line. A digit's
+# stroke is shorter, or thicker: a digit whose thin stroke ran that long (a pen-written 1 half
+# the frame tall) would lose that stroke.
+LINE_STRIP_PX = 16
+LINE_TILT_PX = 2  # sideways drift allowed within a strip, each way (about 15 degrees)
+LINE_FILL = 0.4  # share of a strip's rows a line inks (its crossings leave gaps in the rest)
+LINE_WIDTH_PX = 6  # ink wider than this is a stroke's side or a dark area, not a line
+LINE_MIN_LENGTH = 0.45  # of the frame's height (of its width, for horizontal lines) ...
+LINE_MIN_PX = 160  # ... and at least this long
+INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
+LINE_GAP_STRIPS = 8  # a digit written over a line may break it for this many strips
+LINE_MAX_SLOPE = 0.27  # lines tilted up to 15 degrees, ...
+LINE_SLOPES = 27  # ... tried in this many steps each way
+LINE_BIN_PX = 3  # histogram bin of the lines' positions
+LINE_BAND_PX = 7  # erased along a line: the line, its blurred edges and the fit's error
+LINE_CLOSING_PX = 11  # the closing across a line that erases it
+LINE_MAX_MISSED = 3  # lines of a grid hidden side by side (by a number) that are put back
+LINE_SPACING_ERROR = 0.25  # ... when the gap is this close to a multiple of the spacing
+LINE_GAP_DRIFT_PX = 8  # how far a tilted line moves sideways across such a gap
+RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
+LINE_COVERAGE = 0.5  # ... but a line is seen in this share of the strips along it
+LINE_CONTRAST = 8  # gray levels a line is darker than the paper beside it, at least
+LINE_SIDES = 30  # gray levels: the paper on either side of a line is alike
 
 
 def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -91,17 +121,242 @@ def noise_sigma(gray: np.ndarray) -> float:
     return median / (0.6745 * 6)
 
 
-def ink_mask(gray: np.ndarray) -> np.ndarray:
+def threshold(gray: np.ndarray) -> np.ndarray:
+    """Ink (255) against the local mean, before ruled lines are removed."""
     block = max(11, int(min(gray.shape) * BLOCK_FRACTION) | 1)
     # In a noisy frame (a webcam in dim light) a fixed offset marks the paper's noise as ink,
     # and the specks join the digits: the offset grows with the noise.
     offset = max(THRESHOLD_OFFSET, NOISE_OFFSET * noise_sigma(gray))
-    mask = cv2.adaptiveThreshold(
+    return cv2.adaptiveThreshold(
         gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
     )
-    mask = remove_rules(mask)
+
+
+def ink_mask(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
+    """The ink mask searched for digits; `raw` is `threshold(gray)` if already computed."""
+    mask = remove_rules(threshold(gray) if raw is None else raw)
     # Vertical only: a square closing would join digits written close side by side.
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8))
+
+
+def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Long, thin, nearly vertical lines in the ink mask of `gray`: (L, 4) x0, y0, x1, y1.
+
+    Each strip of LINE_STRIP_PX rows is summed per column after a sideways dilation (so a tilted
+    line still inks one band of columns in every row of a strip): a line's band is inked in
+    LINE_FILL of the rows, and the columns LINE_WIDTH_PX beyond it are mostly not (which rules
+    out the sides of strokes and dark areas such as the desk beyond the sheet). Bands that chain
+    from strip to strip, across gaps of up to LINE_GAP_STRIPS where a digit covers the line,
+    over LINE_MIN_LENGTH of the frame's height are lines; a straight line is fitted to each, so
+    a stroke that joined the chain (a 1 written beside the line) is not taken for part of it.
+    """
+    none = np.zeros((0, 4), np.float32)
+    h, w = mask.shape
+    strips = h // LINE_STRIP_PX
+    if strips < 3 or w < 4 * LINE_WIDTH_PX:
+        return none
+    rows = strips * LINE_STRIP_PX
+    band = cv2.dilate(mask[:rows], np.ones((1, 2 * LINE_TILT_PX + 1), np.uint8))
+    cover = band.reshape(strips, LINE_STRIP_PX, w).sum(axis=1, dtype=np.uint16)
+    full = LINE_STRIP_PX * 255
+    side = LINE_WIDTH_PX + 2 * LINE_TILT_PX
+    beside = np.pad(cover, ((0, 0), (side, side)))
+    cells = (cover >= LINE_FILL * full) & (beside[:, : -2 * side] < full // 2)
+    cells &= beside[:, 2 * side :] < full // 2
+    need = max(LINE_MIN_LENGTH * strips, LINE_MIN_PX / LINE_STRIP_PX)
+    if need > strips:
+        return none  # too small an image to tell a line from a stroke (a digit's photo)
+    if np.count_nonzero(cells.any(axis=1)) < need - LINE_GAP_STRIPS:
+        return none  # too few strips hold any line-like band: no line (most frames)
+    # Chains may bend by a line's tilt across a gap: cells are widened by that much first.
+    chains = cv2.dilate(cells.view(np.uint8), np.ones((1, 2 * LINE_GAP_DRIFT_PX + 1), np.uint8))
+    chains = cv2.morphologyEx(chains, cv2.MORPH_CLOSE, np.ones((LINE_GAP_STRIPS + 1, 1), np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(chains, connectivity=8)
+    long = stats[:, cv2.CC_STAT_HEIGHT] >= need
+    long[0] = False  # the background
+    if not long.any():
+        return none
+    strip, x = np.nonzero(cells & long[labels])
+    y = (strip + 0.5) * LINE_STRIP_PX
+    x = x.astype(np.float64)
+    line, keep = parallel_lines(x, y, need)
+    if not len(line) or not keep.any():
+        return none
+    for _ in range(2):  # x = a * y + b per line, then again without the cells far from it
+        n, sy, sx = (np.bincount(line, v * keep) for v in (np.ones_like(y), y, x))
+        syy, sxy = np.bincount(line, y * y * keep), np.bincount(line, x * y * keep)
+        a = (n * sxy - sy * sx) / np.maximum(n * syy - sy * sy, 1e-6)
+        b = (sx - a * sy) / np.maximum(n, 1)
+        keep = np.abs(x - a[line] * y - b[line]) <= LINE_WIDTH_PX
+    top = np.full(len(a), np.inf)
+    bottom = np.zeros(len(a))
+    np.minimum.at(top, line[keep], y[keep] - LINE_STRIP_PX / 2)
+    np.maximum.at(bottom, line[keep], y[keep] + LINE_STRIP_PX / 2)
+    top = np.minimum(top, bottom)  # a line left with no cells spans nothing
+    segments = np.column_stack([a * top + b, top, a * bottom + b, bottom]).astype(np.float32)
+    # A line is seen in most strips along it (strokes of digits stacked in a column are not),
+    # and has paper on both sides (the sheet's edge has the desk on one).
+    seen = np.bincount(np.unique(line[keep] * strips + strip[keep]) // strips, minlength=len(a))
+    spanned = (bottom - top) / LINE_STRIP_PX
+    straight = (spanned >= need) & (seen >= np.maximum(LINE_COVERAGE * spanned, need))
+    return whole_lines(segments[straight & paper_both_sides(gray, segments)], h)
+
+
+def whole_lines(segments: np.ndarray, height: int) -> np.ndarray:
+    """The lines of `segments` over the whole frame, with those of a grid that were not found.
+
+    A grid's or margin's line runs across the sheet, also where digits hid it. Lines of a grid
+    are evenly spaced: a gap of about k spacings between found lines (k up to LINE_MAX_MISSED
+    + 1) is filled with the k - 1 lines it hides (where digits stand in a column).
+    """
+    slope = (segments[:, 2] - segments[:, 0]) / np.maximum(segments[:, 3] - segments[:, 1], 1)
+    top = segments[:, 0] - slope * segments[:, 1]
+    lines = np.column_stack(
+        [top, np.zeros_like(top), top + slope * height, np.full_like(top, height)]
+    )
+    if len(lines) < 3:
+        return lines.astype(np.float32)
+    lines = lines[np.argsort(lines[:, 0] + lines[:, 2])]
+    middle = (lines[:, 0] + lines[:, 2]) / 2
+    apart = np.diff(middle, prepend=-np.inf) > LINE_WIDTH_PX  # one line found twice: once
+    lines, middle = lines[apart], middle[apart]
+    if len(lines) < 3:
+        return lines.astype(np.float32)
+    gaps = np.diff(middle)
+    # The spacing: the gaps with no line missing are the smallest (most lines may be missing).
+    spacing = np.median(gaps[gaps <= (1 + LINE_SPACING_ERROR) * gaps.min()])
+    missed = np.round(gaps / max(spacing, 1)).astype(int)
+    regular = np.abs(gaps - missed * spacing) <= LINE_SPACING_ERROR * spacing
+    added = [
+        lines[i] + (lines[i + 1] - lines[i]) * j / missed[i]
+        for i in np.flatnonzero(regular & (missed >= 2) & (missed <= LINE_MAX_MISSED + 1))
+        for j in range(1, missed[i])
+    ]
+    return np.concatenate([lines, np.reshape(added, (-1, 4))]).astype(np.float32)
+
+
+def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Whether each near-vertical segment is darker than what lies just left and right of it,
+    and those agree (paper on both sides, not the sheet's edge nor a textured desk)."""
+    along = np.linspace(0, 1, 16)
+    x = segments[:, [0]] + along * (segments[:, [2]] - segments[:, [0]])
+    y = segments[:, [1]] + along * (segments[:, [3]] - segments[:, [1]])
+    h, w = gray.shape
+    rows = np.clip(y.round().astype(int), 0, h - 1)
+    side = LINE_WIDTH_PX + 2 * LINE_TILT_PX
+    left = gray[rows, np.clip((x - side).round().astype(int), 0, w - 1)]
+    right = gray[rows, np.clip((x + side).round().astype(int), 0, w - 1)]
+    on = np.min(
+        [gray[rows, np.clip((x + d).round().astype(int), 0, w - 1)] for d in (-1, 0, 1)], axis=0
+    )
+    left, right, on = (np.median(v, axis=1) for v in (left, right, on))
+    return (np.abs(left - right) <= LINE_SIDES) & (np.minimum(left, right) - on >= LINE_CONTRAST)
+
+
+def parallel_lines(x: np.ndarray, y: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which line each line-like cell (x, y) lies on, and whether it lies on one.
+
+    The lines of a grid are parallel: the slope that lines the cells up best (the most peaked
+    histogram of x - slope * y, over LINE_MAX_SLOPE each way) is found first, then each peak of
+    that histogram with `need` cells is a line, and a cell belongs to the nearest one within
+    LINE_WIDTH_PX. (Chains of cells alone would join neighbouring lines through the digits
+    written across them.)
+    """
+    slopes = np.linspace(-LINE_MAX_SLOPE, LINE_MAX_SLOPE, 2 * LINE_SLOPES + 1)
+    intercept = x[None, :] - slopes[:, None] * y[None, :]
+    low = intercept.min()
+    bins = ((intercept - low) / LINE_BIN_PX).astype(np.int64)
+    width = int(bins.max()) + 1
+    rows = np.arange(len(slopes))[:, None] * width
+    counts = np.bincount((rows + bins).ravel(), minlength=len(slopes) * width)
+    counts = counts.reshape(len(slopes), width).astype(np.float64)
+    best = int(np.argmax((counts**2).sum(axis=1)))
+    # A line's cells spread over a few bins: sum each bin with its neighbours, keep the maxima.
+    hist = np.convolve(counts[best], np.ones(3), mode="same")
+    near = np.lib.stride_tricks.sliding_window_view(np.pad(hist, 2), 5).max(axis=1)
+    peaks = np.flatnonzero((hist >= need) & (hist == near))
+    if not len(peaks):
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    centre = low + (peaks + 0.5) * LINE_BIN_PX
+    offset = intercept[best][:, None] - centre[None, :]
+    line = np.abs(offset).argmin(axis=1)
+    return line, np.abs(offset[np.arange(len(line)), line]) <= LINE_WIDTH_PX
+
+
+def ruling(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertical, horizontal) lines of a squared or margined page (`line_segments`), or None.
+
+    `raw` is `threshold(gray)`. Only a page with vertical lines is treated: plain ruled paper's
+    horizontal rules are taken out of the ink mask by `remove_rules` at no extra cost.
+    """
+    vertical = line_segments(raw, gray)
+    if not len(vertical):
+        return None
+    horizontal = line_segments(np.ascontiguousarray(raw.T), gray.T)[:, [1, 0, 3, 2]]
+    return vertical, horizontal
+
+
+class Ruling:
+    """`ruling` for the frames of one video, in order, at a fraction of its cost.
+
+    A page's lines are looked for in every frame while some are in view, and otherwise only in
+    every RULING_EVERY-th frame: the search costs about 1 ms of a 640x480 frame where digits
+    or texture look line-like in places (half of all detection), and a page brought into view
+    is still found within a third of a second at 30 fps.
+    """
+
+    def __init__(self, every: int = RULING_EVERY) -> None:
+        self.every = every
+        self.wait = 0
+
+    def __call__(self, gray: np.ndarray, raw: np.ndarray) -> tuple | None:
+        if self.wait:
+            self.wait -= 1
+            return None
+        found = ruling(gray, raw)
+        self.wait = 0 if found is not None else self.every - 1
+        return found
+
+
+def erase_lines(gray: np.ndarray, lines: tuple, factor: float) -> np.ndarray:
+    """`gray` with lines (segments on a copy `factor` times smaller) turned to paper.
+
+    The pixels along each line take the value of a closing across it (a kernel wider than a
+    line): a line on paper becomes paper, while a stroke that crosses it stays ink, as the
+    closing runs along that stroke. A stroke that runs along a line (a 1 written on it) is
+    darker than the line: pixels more than INK_OVER_LINE times as dark as the line (below the
+    closing) are kept. Vertical lines first, so the grid's crossings go with the horizontal ones.
+    """
+    out = gray.copy()
+    k = round(LINE_CLOSING_PX * factor) | 1
+    thickness = round(LINE_BAND_PX * factor)  # the line, its blurred edges and some slack
+    for segments, kernel in zip(lines, ((1, k), (k, 1)), strict=True):
+        if not len(segments):
+            continue
+        pixels = np.zeros_like(gray)
+        for x0, y0, x1, y1 in (segments * factor).round().astype(int).tolist():
+            cv2.line(pixels, (x0, y0), (x1, y1), 255, thickness)
+        closed = cv2.morphologyEx(out, cv2.MORPH_CLOSE, np.ones(kernel, np.uint8))
+        darkness = cv2.subtract(closed, out)
+        line = line_darkness(darkness, segments * factor, max(1, round(factor)))
+        pixels &= cv2.compare(darkness, INK_OVER_LINE * max(line, 1.0), cv2.CMP_LE)
+        cv2.copyTo(closed, pixels, out)
+    return out
+
+
+def line_darkness(darkness: np.ndarray, segments: np.ndarray, reach: int) -> float:
+    """How much darker than the paper the lines are: the median along their centres (of the
+    darkest pixel within `reach` of each point, as a fit may be a pixel off). Digits cover only
+    a small part of a line's length, so this is the line's own darkness, not theirs."""
+    peak = cv2.dilate(darkness, square(2 * reach + 1))
+    h, w = darkness.shape
+    values = []
+    for x0, y0, x1, y1 in segments.tolist():
+        along = np.linspace(0, 1, int(max(abs(x1 - x0), abs(y1 - y0))) + 1)
+        xs = np.clip(np.round(x0 + along * (x1 - x0)).astype(int), 0, w - 1)
+        ys = np.clip(np.round(y0 + along * (y1 - y0)).astype(int), 0, h - 1)
+        values.append(peak[ys, xs])
+    return float(np.median(np.concatenate(values)))
 
 
 def merge_pieces(boxes: np.ndarray) -> np.ndarray:
@@ -176,9 +431,9 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     return cv2.subtract(mask, rules)
 
 
-def candidate_boxes(gray: np.ndarray) -> np.ndarray:
+def candidate_boxes(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
     """Digit-like boxes (N, 4) xyxy in the coordinates of `gray`, best first."""
-    mask = ink_mask(gray)
+    mask = ink_mask(gray, raw)
     # Two-level hierarchy: outer outlines (parent -1) include marks drawn inside a box's hole.
     # (Measured: 0.15 ms on a 640x480 mask; connectedComponentsWithStats took 1.9 ms.)
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -276,23 +531,39 @@ def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
 
 def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
     """Candidate boxes found on a copy of at most `max_side`, in full-resolution pixels."""
-    small, factor = downscale(gray, max_side)
-    xyxy = candidate_boxes(small) * factor
+    return boxes_in(*downscale(gray, max_side), gray.shape)
+
+
+def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None) -> np.ndarray:
+    """Candidate boxes of a copy `factor` times smaller than a frame of `shape`, in its pixels."""
+    xyxy = candidate_boxes(small, raw) * factor
     if factor > 1:
-        xyxy = np.clip(xyxy, 0, [gray.shape[1], gray.shape[0]] * 2)
+        xyxy = np.clip(xyxy, 0, [shape[1], shape[0]] * 2)
         xyxy = xyxy[(xyxy[:, 3] - xyxy[:, 1]) >= MIN_HEIGHT_PX]
     return xyxy
 
 
-def find_boxes(gray: np.ndarray, still: bool = False) -> np.ndarray:
-    """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame.
+def find_boxes(
+    gray: np.ndarray, still: bool = False, lines: Callable = ruling
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame, and the
+    frame they were found in: `gray` itself, or a copy with grid and margin lines erased, from
+    which the crops are to be cut too. `lines` finds those lines (`ruling`, or a `Ruling` that
+    looks less often in a video).
 
     For a still (an image, a folder's scan), a second pass on a copy of up to
     STILL_DETECT_MAX_SIDE adds the digits too small for the first; what the first pass finds is
     kept as it is. A still may also be a photo cropped to a digit or number (`filling_boxes`):
     digits that fill it replace whatever was found inside them (their pieces).
     """
-    xyxy = boxes_at(gray, DETECT_MAX_SIDE)
+    small, factor = downscale(gray, DETECT_MAX_SIDE)
+    raw = threshold(small)
+    ruled = lines(small, raw)
+    if ruled is not None:  # squared paper, a margin: found again without its lines
+        gray = erase_lines(gray, ruled, factor)
+        small, factor = downscale(gray, DETECT_MAX_SIDE)
+        raw = threshold(small)
+    xyxy = boxes_in(small, factor, gray.shape, raw)
     if still and max(gray.shape) > DETECT_MAX_SIDE:
         factor = max(gray.shape) / DETECT_MAX_SIDE
         smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)
@@ -307,7 +578,7 @@ def find_boxes(gray: np.ndarray, still: bool = False) -> np.ndarray:
             # The image is a crop of them: what else was found is pieces of them or neighbours.
             xyxy = xyxy[box_containment(xyxy, filling).max(axis=1) < 0.3] if len(xyxy) else xyxy
             xyxy = np.concatenate([filling, xyxy])
-    return xyxy.astype(np.float32)
+    return xyxy.astype(np.float32), gray
 
 
 def filling_boxes(gray: np.ndarray) -> np.ndarray:
@@ -359,7 +630,8 @@ def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:
 
 def find_candidates(gray: np.ndarray, still: bool = False) -> Detections:
     """Digit-like marks of a grayscale frame: boxes in frame pixels and their MNIST crops."""
-    return candidates_at(gray, find_boxes(gray, still))
+    boxes, gray = find_boxes(gray, still)
+    return candidates_at(gray, boxes)
 
 
 def suppress_nested(detections: Detections, inside: float = 0.8) -> Detections:

@@ -95,7 +95,7 @@ class Found:
     inverted: "Found | None" = None  # a still on a dark ground, read as light ink too
 
 
-def detect(frame: Frame, still: bool = False) -> Found:
+def detect(frame: Frame, still: bool = False, lines=detection.ruling) -> Found:
     """The candidate boxes of one frame (on the detection thread).
 
     Which thread cuts and normalizes the crops balances the two: a frame no larger than the
@@ -109,17 +109,17 @@ def detect(frame: Frame, still: bool = False) -> Found:
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    found = find(frame, gray, still)
+    found = find(frame, gray, still, lines)
     # A still on a dark ground may be light ink on it (chalk, MNIST's own images): it is read
     # both ways and the reading with more evidence wins (`more_evidence`).
     if still and detection.dark_ground(gray):
-        found.inverted = find(frame, cv2.bitwise_not(gray), still)
+        found.inverted = find(frame, cv2.bitwise_not(gray), still, lines)
     found.seconds = time.perf_counter() - start
     return found
 
 
-def find(frame: Frame, gray: np.ndarray, still: bool) -> Found:
-    boxes = detection.find_boxes(gray, still)
+def find(frame: Frame, gray: np.ndarray, still: bool, lines=detection.ruling) -> Found:
+    boxes, gray = detection.find_boxes(gray, still, lines)  # gray: grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
     return Found(frame, gray, boxes, candidates)
@@ -182,7 +182,9 @@ def run(
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        detected = map(functools.partial(detect, still=still), source)
+        # A video looks for a grid's lines less often while none are in view (`Ruling`).
+        lines = detection.ruling if still else detection.Ruling()
+        detected = map(functools.partial(detect, still=still, lines=lines), source)
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")
             clock.times["detect"] = found.seconds

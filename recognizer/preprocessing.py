@@ -54,9 +54,10 @@ def square(k: int) -> np.ndarray:
     return np.ones((k, k), np.uint8)
 
 
-def quantiles_u8(image: np.ndarray, quantiles: np.ndarray) -> list[int]:
-    """Quantiles (0..1) of a uint8 image from its histogram: ~10x faster than np.quantile."""
-    cumulative = np.cumsum(cv2.calcHist([image], [0], None, [256], [0, 256]).ravel())
+def quantiles_u8(image: np.ndarray, quantiles: np.ndarray, mask=None) -> list[int]:
+    """Quantiles (0..1) of a uint8 image (where `mask` is set) from its histogram: ~10x faster
+    than np.quantile."""
+    cumulative = np.cumsum(cv2.calcHist([image], [0], mask, [256], [0, 256]).ravel())
     return np.searchsorted(cumulative, cumulative[-1] * quantiles).tolist()
 
 
