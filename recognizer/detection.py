@@ -69,7 +69,7 @@ STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`f
 FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
 SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
-DARK_GROUND = 100  # a still whose border's median is darker may hold light ink (read both ways)
+DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 # Grid and margin lines (`line_pixels`), on the detection copy: looked for in strips of
 # LINE_STRIP_PX rows, where a line is a band of columns inked in most rows with no ink just
@@ -617,8 +617,10 @@ def border_level(gray: np.ndarray) -> int:
 
 
 def dark_ground(gray: np.ndarray) -> bool:
-    """Whether an image's border is mostly dark (a blackboard, a dark screen, MNIST's images)."""
-    return border_level(gray) < DARK_GROUND
+    """Whether an image's border and most of the image are dark (a blackboard, a dark screen,
+    MNIST's images): not a sheet of paper on a dark desk, whose border is dark too."""
+    (median,) = quantiles_u8(gray[::NOISE_SUBSAMPLE, ::NOISE_SUBSAMPLE], MEDIAN)
+    return median < DARK_GROUND and border_level(gray) < DARK_GROUND
 
 
 def candidates_at(gray: np.ndarray, xyxy: np.ndarray) -> Detections:

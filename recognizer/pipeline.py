@@ -43,9 +43,11 @@ DEFAULT_MIN_CONFIDENCE = 0.6
 FPS_SMOOTHING = 0.9
 STAGES = ("capture", "detect", "classify", "track", "draw", "write")
 DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
-# A still on a dark ground is also read as light ink; that reading wins when the sum of its
-# confidences is this many times the dark-ink reading's (a sheet on a dark desk stays dark ink).
+# A frame on a dark ground is also read the other way round (light ink on it); that reading
+# wins when the sum of its confidences is this many times the other's (a sheet on a dark desk
+# stays dark ink). A still is read both ways; a video every POLARITY_EVERY frames (`Polarity`).
 INVERTED_MARGIN = 1.5
+POLARITY_EVERY = 30
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,35 @@ class Found:
     boxes: np.ndarray  # (N, 4) xyxy, frame pixels
     candidates: Detections | None = None  # the boxes with their crops, if already cut
     seconds: float = 0.0
-    inverted: "Found | None" = None  # a still on a dark ground, read as light ink too
+    other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
+    light: bool = False  # read as light ink on a dark ground
 
 
-def detect(frame: Frame, still: bool = False, lines=detection.ruling) -> Found:
+class Polarity:
+    """Which way a video's ink runs: dark on light (paper), or light on dark (chalk on a board).
+
+    Frames are detected with the ink as last decided. While most of the frame is dark
+    (`detection.dark_ground`), the first frame and every POLARITY_EVERY-th after it are also
+    read the other way, and the classification thread turns the polarity round when that
+    reading has more evidence (`more_evidence`); frames already detected ahead the old way are
+    detected again (`redetect`). The second reading doubles that frame's work, once a second
+    at 30 fps; a sheet of paper filling most of the frame is never read twice.
+    """
+
+    def __init__(self, every: int = POLARITY_EVERY) -> None:
+        self.light = False
+        self.every = every
+        self.frames = 0
+
+    def due(self) -> bool:
+        """Whether this frame (on the detection thread, in order) is to be read both ways."""
+        self.frames += 1
+        return (self.frames - 1) % self.every == 0
+
+
+def detect(
+    frame: Frame, still: bool = False, lines=detection.ruling, polarity: Polarity | None = None
+) -> Found:
     """The candidate boxes of one frame (on the detection thread).
 
     Which thread cuts and normalizes the crops balances the two: a frame no larger than the
@@ -109,20 +136,31 @@ def detect(frame: Frame, still: bool = False, lines=detection.ruling) -> Found:
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    found = find(frame, gray, still, lines)
-    # A still on a dark ground may be light ink on it (chalk, MNIST's own images): it is read
-    # both ways and the reading with more evidence wins (`more_evidence`).
-    if still and detection.dark_ground(gray):
-        found.inverted = find(frame, cv2.bitwise_not(gray), still, lines)
+    light = polarity is not None and polarity.light
+    found = find(frame, cv2.bitwise_not(gray) if light else gray, still, lines, light)
+    # A frame on a dark ground may be light ink on it (chalk, MNIST's own images): a still is
+    # read both ways, a video now and then, and the reading with more evidence wins.
+    if detection.dark_ground(gray) and (polarity is None or polarity.due()):
+        other = gray if light else cv2.bitwise_not(gray)
+        found.other = find(frame, other, still, lines, not light)
     found.seconds = time.perf_counter() - start
     return found
 
 
-def find(frame: Frame, gray: np.ndarray, still: bool, lines=detection.ruling) -> Found:
+def find(
+    frame: Frame, gray: np.ndarray, still: bool, lines=detection.ruling, light: bool = False
+) -> Found:
+    """`gray`'s candidates; `gray` is the frame's, or its negative when `light`."""
     boxes, gray = detection.find_boxes(gray, still, lines)  # gray: grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
-    return Found(frame, gray, boxes, candidates)
+    return Found(frame, gray, boxes, candidates, light=light)
+
+
+def redetect(found: Found, light: bool) -> Found:
+    """A frame detected ahead before the polarity turned, detected again the other way."""
+    gray = cv2.cvtColor(found.frame.bgr, cv2.COLOR_BGR2GRAY)
+    return find(found.frame, cv2.bitwise_not(gray) if light else gray, False, light=light)
 
 
 def more_evidence(a: Detections, b: Detections) -> bool:
@@ -130,14 +168,8 @@ def more_evidence(a: Detections, b: Detections) -> bool:
     return float(a.confidence.sum()) > INVERTED_MARGIN * float(b.confidence.sum())
 
 
-def recognize(
-    found: Found,
-    classifier: Classifier,
-    tracker: Tracker | None,
-    min_confidence: float,
-    clock: Stopwatch,
-) -> tuple[Detections, list]:
-    """One frame's digits and numbers, from its candidates; each stage timed on `clock`."""
+def recognize(found: Found, classifier: Classifier, min_confidence: float) -> Detections:
+    """One frame's digits, from its candidates: cut, split, classified, straightened."""
     candidates = found.candidates
     if candidates is None:
         candidates = detection.candidates_at(found.gray, found.boxes)
@@ -147,14 +179,15 @@ def recognize(
     detections = splitting.resolve(readings[:n], readings[n:], origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
-    detections = detection.suppress_nested(detections)
-    clock.lap("classify")
+    return detection.suppress_nested(detections)
+
+
+def track(detections: Detections, tracker: Tracker | None) -> tuple[Detections, list]:
+    """The frame's digits with their track's fused readings, and its numbers."""
     if tracker is not None:
         detections = tracker.update(detections)
         detections = detections[is_digit(detections, 0.0)]  # a fused reading may be "not a digit"
-    numbers = group_numbers(detections)
-    clock.lap("track")
-    return detections, numbers
+    return detections, group_numbers(detections)
 
 
 def run(
@@ -182,20 +215,28 @@ def run(
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        # A video looks for a grid's lines less often while none are in view (`Ruling`).
+        # A video looks for a grid's lines and at its ink's polarity only now and then.
         lines = detection.ruling if still else detection.Ruling()
-        detected = map(functools.partial(detect, still=still, lines=lines), source)
+        polarity = None if still else Polarity()
+        detected = map(
+            functools.partial(detect, still=still, lines=lines, polarity=polarity), source
+        )
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")
             clock.times["detect"] = found.seconds
             frame = found.frame
-            detections, numbers = recognize(
-                found, classifier, tracker, options.min_confidence, clock
-            )
-            if found.inverted is not None:
-                light = recognize(found.inverted, classifier, None, options.min_confidence, clock)
-                if more_evidence(light[0], detections):
-                    detections, numbers = light
+            if polarity is not None and found.light != polarity.light:
+                found = redetect(found, polarity.light)
+            detections = recognize(found, classifier, options.min_confidence)
+            if found.other is not None:
+                other = recognize(found.other, classifier, options.min_confidence)
+                if more_evidence(other, detections):
+                    detections = other
+                    if polarity is not None:  # the frames detected from now on
+                        polarity.light = not polarity.light
+            clock.lap("classify")
+            detections, numbers = track(detections, tracker)
+            clock.lap("track")
             annotated = None
             if draw:
                 status = f"{fps:.0f} fps | {len(detections)} digits" if fps else None
