@@ -71,31 +71,31 @@ SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour c
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
-# Grid and margin lines (`line_pixels`), on the detection copy: looked for in strips of
-# LINE_STRIP_PX rows, where a line is a band of columns inked in most rows with no ink just
-# beside it; a chain of such bands LINE_MIN_LENGTH of the frame long is a line. A digit's
-# stroke is shorter, or thicker: a digit whose thin stroke ran that long (a pen-written 1 half
-# the frame tall) would lose that stroke.
+# Grid and margin lines (`line_segments`, `erase_lines`), on the detection copy. A line is
+# looked for in strips of LINE_STRIP_PX rows: a band of columns inked in LINE_FILL of a strip's
+# rows with no ink just beside it; bands that chain over LINE_MIN_LENGTH of the frame are a
+# line. A digit's stroke is shorter or thicker: one whose thin stroke ran that long (a
+# pen-written 1 half the frame tall) would lose that stroke.
 LINE_STRIP_PX = 16
 LINE_TILT_PX = 2  # sideways drift allowed within a strip, each way (about 15 degrees)
 LINE_FILL = 0.4  # share of a strip's rows a line inks (its crossings leave gaps in the rest)
 LINE_WIDTH_PX = 6  # ink wider than this is a stroke's side or a dark area, not a line
 LINE_MIN_LENGTH = 0.45  # of the frame's height (of its width, for horizontal lines) ...
 LINE_MIN_PX = 160  # ... and at least this long
-INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
-LINE_GAP_STRIPS = 8  # a digit written over a line may break it for this many strips
+LINE_GAP_STRIPS = 8  # a digit written over a line may break it for this many strips ...
+LINE_GAP_DRIFT_PX = 8  # ... across which a tilted line moves this far sideways
+LINE_COVERAGE = 0.5  # but a line is seen in this share of the strips along it
 LINE_MAX_SLOPE = 0.27  # lines tilted up to 15 degrees, ...
-LINE_SLOPES = 27  # ... tried in this many steps each way
+LINE_SLOPES = 27  # ... tried in this many steps each way (a grid's lines are parallel)
 LINE_BIN_PX = 3  # histogram bin of the lines' positions
-LINE_BAND_PX = 7  # erased along a line: the line, its blurred edges and the fit's error
-LINE_CLOSING_PX = 11  # the closing across a line that erases it
-LINE_MAX_MISSED = 3  # lines of a grid hidden side by side (by a number) that are put back
-LINE_SPACING_ERROR = 0.25  # ... when the gap is this close to a multiple of the spacing
-LINE_GAP_DRIFT_PX = 8  # how far a tilted line moves sideways across such a gap
-RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
-LINE_COVERAGE = 0.5  # ... but a line is seen in this share of the strips along it
 LINE_CONTRAST = 8  # gray levels a line is darker than the paper beside it, at least
 LINE_SIDES = 30  # gray levels: the paper on either side of a line is alike
+LINE_MAX_MISSED = 3  # lines of a grid hidden side by side (by a number) that are put back
+LINE_SPACING_ERROR = 0.25  # ... when the gap is this close to a multiple of the spacing
+LINE_BAND_PX = 7  # erased along a line: the line, its blurred edges and the fit's error
+LINE_CLOSING_PX = 11  # the closing across a line that erases it
+INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
+RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
 
 
 def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -145,10 +145,11 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     Each strip of LINE_STRIP_PX rows is summed per column after a sideways dilation (so a tilted
     line still inks one band of columns in every row of a strip): a line's band is inked in
     LINE_FILL of the rows, and the columns LINE_WIDTH_PX beyond it are mostly not (which rules
-    out the sides of strokes and dark areas such as the desk beyond the sheet). Bands that chain
-    from strip to strip, across gaps of up to LINE_GAP_STRIPS where a digit covers the line,
-    over LINE_MIN_LENGTH of the frame's height are lines; a straight line is fitted to each, so
-    a stroke that joined the chain (a 1 written beside the line) is not taken for part of it.
+    out the sides of strokes and dark areas such as the desk beyond the sheet). Only if such
+    bands chain from strip to strip over LINE_MIN_LENGTH of the frame's height (across gaps
+    where digits cover a line) are lines looked for: `parallel_lines` says which band lies on
+    which line, a straight line is fitted to each, and those seen in LINE_COVERAGE of the
+    strips along them, with paper on both sides (`paper_both_sides`), are kept.
     """
     none = np.zeros((0, 4), np.float32)
     h, w = mask.shape
@@ -182,12 +183,7 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     line, keep = parallel_lines(x, y, need)
     if not len(line) or not keep.any():
         return none
-    for _ in range(2):  # x = a * y + b per line, then again without the cells far from it
-        n, sy, sx = (np.bincount(line, v * keep) for v in (np.ones_like(y), y, x))
-        syy, sxy = np.bincount(line, y * y * keep), np.bincount(line, x * y * keep)
-        a = (n * sxy - sy * sx) / np.maximum(n * syy - sy * sy, 1e-6)
-        b = (sx - a * sy) / np.maximum(n, 1)
-        keep = np.abs(x - a[line] * y - b[line]) <= LINE_WIDTH_PX
+    a, b, keep = fit_lines(x, y, line, keep)
     top = np.full(len(a), np.inf)
     bottom = np.zeros(len(a))
     np.minimum.at(top, line[keep], y[keep] - LINE_STRIP_PX / 2)
@@ -200,6 +196,18 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     spanned = (bottom - top) / LINE_STRIP_PX
     straight = (spanned >= need) & (seen >= np.maximum(LINE_COVERAGE * spanned, need))
     return whole_lines(segments[straight & paper_both_sides(gray, segments)], h)
+
+
+def fit_lines(x: np.ndarray, y: np.ndarray, line: np.ndarray, keep: np.ndarray) -> tuple:
+    """x = a * y + b for each line's kept cells by least squares, then again without the cells
+    more than LINE_WIDTH_PX from it: (a, b, the cells kept)."""
+    for _ in range(2):
+        n, sy, sx = (np.bincount(line, v * keep) for v in (np.ones_like(y), y, x))
+        syy, sxy = np.bincount(line, y * y * keep), np.bincount(line, x * y * keep)
+        a = (n * sxy - sy * sx) / np.maximum(n * syy - sy * sy, 1e-6)
+        b = (sx - a * sy) / np.maximum(n, 1)
+        keep = np.abs(x - a[line] * y - b[line]) <= LINE_WIDTH_PX
+    return a, b, keep
 
 
 def whole_lines(segments: np.ndarray, height: int) -> np.ndarray:
