@@ -484,14 +484,24 @@ def candidate_boxes(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarr
     keep = (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
     smooth = cv2.blur(gray, (3, 3))
     stats = np.array([ink_contrast_and_surround(smooth, b) for b in boxes]).reshape(-1, 2)
-    keep &= (stats[:, 0] >= MIN_CONTRAST) & (stats[:, 1] <= MAX_DARK_RING)
+    keep &= stats[:, 0] >= MIN_CONTRAST
+    boxed = keep & (stats[:, 1] > MAX_DARK_RING)
+    if boxed.any():
+        # Thin lines close around a mark (a form's box, a table's cell) are no dark surroundings:
+        # those marks are judged again without the mask's thin ink.
+        lines = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, square(LINE_WIDTH_PX)))
+        for i in np.flatnonzero(boxed):
+            stats[i, 1] = ink_contrast_and_surround(smooth, boxes[i], lines)[1]
+    keep &= stats[:, 1] <= MAX_DARK_RING
     boxes = boxes[keep]
     # Prefer digit-sized, ink-dense boxes when there are too many (a frame full of texture).
     order = np.argsort(-(boxes[:, 3] - boxes[:, 1]))
     return boxes[order][:MAX_CANDIDATES].astype(np.float32)
 
 
-def ink_contrast_and_surround(smooth: np.ndarray, box: np.ndarray) -> tuple[float, float]:
+def ink_contrast_and_surround(
+    smooth: np.ndarray, box: np.ndarray, lines: np.ndarray | None = None
+) -> tuple[float, float]:
     """Paper-minus-ink contrast inside a box, and the share of dark pixels in a ring around it.
 
     `smooth` is the frame after a 3x3 blur, so the darkest and brightest pixels are not single
@@ -511,7 +521,11 @@ def ink_contrast_and_surround(smooth: np.ndarray, box: np.ndarray) -> tuple[floa
     if ring_pixels <= 0:
         return float(high - low), 1.0
     dark_level = high - 0.5 * (high - low)
-    dark = int(np.count_nonzero(around < dark_level)) - int(np.count_nonzero(inside < dark_level))
+    dark_around, dark_inside = around < dark_level, inside < dark_level
+    if lines is not None:  # nonzero on thin lines, which do not count as dark
+        dark_around &= lines[ry0:ry1, rx0:rx1] == 0
+        dark_inside &= lines[y0:y1, x0:x1] == 0
+    dark = int(np.count_nonzero(dark_around)) - int(np.count_nonzero(dark_inside))
     return float(high - low), dark / ring_pixels
 
 

@@ -212,6 +212,22 @@ def test_a_digit_in_a_drawn_box_is_found_apart_from_the_box(mnist, index):
     assert len(found) and box_iou(np.float32([[x0, y0, x1, y1]]), found.xyxy).max() >= 0.6
 
 
+def test_a_digit_in_a_box_drawn_close_around_it_is_found(mnist):
+    # A form's box or a table's cell a few pixels from the ink: its thin lines are no dark
+    # surroundings. Measured on these 20 digits: 20 found (5 before).
+    found_digits = 0
+    for i in range(20):
+        frame = np.full((480, 640, 3), 225, np.uint8)
+        height = 60 + 3 * i
+        box = written_digit(frame, mnist["x_test"][100 + i], 250, 150, height)
+        gap = max(2, round(0.05 * height))
+        cv2.rectangle(frame, (box[0] - gap, box[1] - gap), (box[2] + gap, box[3] + gap), 30, 2)
+        gray = cv2.cvtColor(cv2.GaussianBlur(frame, (3, 3), 0), cv2.COLOR_BGR2GRAY)
+        found = find_candidates(gray)
+        found_digits += bool(len(found)) and box_iou(np.float32([box]), found.xyxy).max() >= 0.6
+    assert found_digits >= 18
+
+
 @pytest.mark.parametrize("gap_px", [0, 3])
 def test_a_four_written_in_two_strokes_is_one_candidate(gap_px):
     # The arm (down, then across) and the stem do not meet: side by side, not stacked.
