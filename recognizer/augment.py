@@ -15,7 +15,7 @@ written 3s and 6s on paper "not a digit").
 import cv2
 import numpy as np
 
-from recognizer.preprocessing import MNIST_BOX, MNIST_SIZE, fit_and_center, to_mnist
+from recognizer.preprocessing import MNIST_BOX, MNIST_SIZE, to_mnist
 
 ROTATION_DEG = 15.0
 SCALE_RANGE = 0.20
@@ -30,9 +30,6 @@ CAMERA_MIN_CONTRAST = 50.0  # paper minus ink, gray levels
 CAMERA_GRADIENT = 40.0  # largest change of paper brightness across the crop
 CAMERA_BLUR_SIGMA = (0.0, 1.5)  # in camera pixels
 CAMERA_NOISE_STD = (0.0, 8.0)
-FLAG_LENGTH = (0.2, 0.4)  # of a flagged 1's height (`flag_one`)
-FLAG_MIN_DEG = 25.0  # below the horizontal: a 7's bar is level
-FLAG_APART_DEG = 25.0  # shallower than the stem
 
 # Probability of each augmentation in training; clean digits keep the MNIST accuracy up.
 TRAIN_P = {"affine": 0.85, "stroke": 0.35, "blur": 0.2, "noise": 0.2, "contrast": 0.25}
@@ -117,51 +114,6 @@ def camera_views(images: np.ndarray, rng: np.random.Generator, share: float) -> 
     out = images.copy()
     for i in np.flatnonzero(rng.random(len(images)) < share):
         out[i] = camera_view(images[i], rng)
-    return out
-
-
-def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 1 written the continental European way: a flag from its top down to the left."""
-    ys, xs = np.nonzero(image > 127)
-    if len(ys) < 5:
-        return image
-    top, bottom = ys.min(), ys.max()
-    x_top, x_bottom = float(xs[ys <= top + 1].mean()), float(xs[ys >= bottom - 1].mean())
-    height = bottom - top + 1
-    width = max(1, round(np.count_nonzero(image > 127) / height))  # the stroke's
-    # The flag falls to the left, FLAG_APART degrees or more shallower than the stem (which
-    # leans right in most MNIST 1s), and steeper than a 7's bar.
-    stem = np.degrees(np.arctan2(height, x_top - x_bottom))  # below the horizontal, leftwards
-    if stem - FLAG_APART_DEG < FLAG_MIN_DEG:
-        return image
-    angle = np.radians(rng.uniform(FLAG_MIN_DEG, stem - FLAG_APART_DEG))
-    length = rng.uniform(*FLAG_LENGTH) * height
-    end = (x_top - length * np.cos(angle), top + length * np.sin(angle))
-    scale = 16  # cv2.line's fixed-point bits: 4
-    flagged = image.copy()
-    cv2.line(
-        flagged,
-        (round(x_top * scale), round(top * scale)),
-        (round(end[0] * scale), round(end[1] * scale)),
-        255,
-        int(np.clip(width, 1, 3)),
-        cv2.LINE_AA,
-        shift=4,
-    )
-    return fit_and_center(flagged.astype(np.float32) / 255)
-
-
-def flag_ones(
-    images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, share: float
-) -> np.ndarray:
-    """A copy with `share` of the 1s (chosen at random) given a flag (`flag_one`).
-
-    MNIST's 1s are mostly plain strokes, as written in the United States; elsewhere a 1 starts
-    with a flag, which the model without these read as a 7 or not at all (a third of drawn
-    flagged 1s)."""
-    out = images.copy()
-    for i in np.flatnonzero((labels == 1) & (rng.random(len(images)) < share)):
-        out[i] = flag_one(images[i], rng)
     return out
 
 

@@ -84,13 +84,6 @@ def train(
     limit: Annotated[
         int | None, typer.Option(min=100, help="Train on the first N images only (quick runs).")
     ] = None,
-    init: Annotated[
-        Path | None,
-        typer.Option(dir_okay=False, help="Start from this Keras model (fine-tuning)."),
-    ] = None,
-    learning_rate: Annotated[
-        float, typer.Option(min=1e-6, help="Peak learning rate (cosine decay from it).")
-    ] = 2e-3,
 ) -> None:
     """Train the digit model on MNIST and export it for `recognizer run`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -106,8 +99,6 @@ def train(
         seed=seed,
         resume=resume,
         limit=limit,
-        init=init,
-        learning_rate=learning_rate,
     )
     columns = (
         TextColumn("{task.description}"),

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from recognizer.augment import TRAIN_P, augment, camera_views, flag_ones, perturb
+from recognizer.augment import TRAIN_P, augment, camera_views, perturb
 from recognizer.data import Mnist, load_mnist
 from recognizer.errors import Interrupted, ModelError, OutputError
 from recognizer.modelfiles import CLASSES, MODEL_NAME, MODELS_DIR, NOT_DIGIT, ModelFiles
@@ -37,7 +37,6 @@ from recognizer.preprocessing import INPUT_SCALE, MNIST_BOX, MNIST_SIZE
 VALIDATION_SIZE = 5000
 NEGATIVE_FRACTION = 0.1
 CAMERA_SHARE = 0.3  # digits seen as `recognizer run` sees them (augment.camera_view)
-FLAGGED_ONES = 0.15  # 1s given a flag, as written in continental Europe (augment.flag_ones)
 LIGHT_AUGMENTATION_FROM = 0.75  # of the epochs
 
 
@@ -51,7 +50,6 @@ class TrainConfig:
     learning_rate: float = 2e-3
     resume: bool = False
     limit: int | None = None  # train on the first N training images only (tests, quick runs)
-    init: Path | None = None  # start from this Keras model instead of a new network
 
 
 @dataclass
@@ -123,8 +121,7 @@ def epoch_data(
 ) -> tuple[np.ndarray, ...]:
     """One epoch: every digit freshly augmented, plus generated non-digits, shuffled."""
     negatives = make_negatives(max(1, int(len(x) * NEGATIVE_FRACTION)), rng)
-    digits = flag_ones(x, y, rng, FLAGGED_ONES)
-    digits = camera_views(augment(digits, rng, augmentation), rng, CAMERA_SHARE)
+    digits = camera_views(augment(x, rng, augmentation), rng, CAMERA_SHARE)
     images = np.concatenate([digits, negatives])
     labels = np.concatenate([y, np.full(len(negatives), NOT_DIGIT, y.dtype)])
     order = rng.permutation(len(images))
@@ -197,16 +194,6 @@ def atomic_save_keras(model, path: Path) -> None:
     os.replace(temporary(path), path)
 
 
-def load_initial(path: Path):
-    """A trained Keras model to fine-tune (`--init`)."""
-    keras = import_keras()
-    try:
-        return keras.models.load_model(path)
-    except Exception as exc:  # Keras raises several types for missing or foreign files
-        reason = exc.__class__.__name__
-        raise ModelError(f"--init: cannot load a Keras model from {path} ({reason})") from None
-
-
 def load_checkpoint(files: ModelFiles):
     keras = import_keras()
 
@@ -232,7 +219,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
         model, state = load_checkpoint(files)
         rng = np.random.default_rng([config.seed, state["epoch"]])
     else:
-        model = load_initial(config.init) if config.init else make_model()
+        model = make_model()
         compile_model(model, config.learning_rate)
         state = {"epoch": 0, "history": {}, "seconds": 0.0}
     history: dict[str, list] = state["history"]
@@ -310,11 +297,9 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
         "seed": config.seed,
-        "init": str(config.init) if config.init else None,
         "train_images": int(len(x_train)),
         "negative_fraction": NEGATIVE_FRACTION,
         "camera_share": CAMERA_SHARE,
-        "flagged_ones": FLAGGED_ONES,
         "parameters": int(model.count_params()),
         "data_source": mnist.source,
         "data_sha256": mnist.sha256,

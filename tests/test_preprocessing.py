@@ -86,29 +86,3 @@ def test_blank_and_invalid_crops(crop, expected):
             to_mnist(crop)
     else:
         assert to_mnist(crop).max() == 0
-
-
-def test_flag_ones_gives_only_ones_a_flag_to_the_upper_left_and_keeps_them_centred(mnist):
-    from recognizer.augment import flag_ones
-
-    images, labels = mnist["x_train"][:300], mnist["y_train"][:300]
-    flagged = flag_ones(images, labels, np.random.default_rng(0), share=1.0)
-    others = labels != 1
-    assert np.array_equal(flagged[others], images[others])
-    changed = [i for i in np.flatnonzero(labels == 1) if not np.array_equal(flagged[i], images[i])]
-    assert len(changed) >= 0.5 * np.count_nonzero(labels == 1)
-    for i in changed:
-        moments = cv2.moments(flagged[i].astype(np.float32))
-        centre = np.array([moments["m10"], moments["m01"]]) / moments["m00"]
-        assert np.abs(centre - (MNIST_SIZE - 1) / 2).max() <= 1.0
-    # More ink left of the stem's top than before: the flag.
-    before = np.mean([upper_left_ink(images[i]) for i in changed])
-    assert np.mean([upper_left_ink(flagged[i]) for i in changed]) > before + 3
-
-
-def upper_left_ink(image: np.ndarray) -> int:
-    """Ink pixels in the top third of a digit, more than 2 px left of its topmost ink."""
-    ys, xs = np.nonzero(image > 127)
-    top = ys.min()
-    upper = ys <= top + (ys.max() - top) // 3
-    return int(np.count_nonzero(upper & (xs < xs[ys == top].mean() - 2)))
