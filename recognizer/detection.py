@@ -86,8 +86,9 @@ LINE_GAP_STRIPS = 8  # a digit written over a line may break it for this many st
 LINE_GAP_DRIFT_PX = 8  # ... across which a tilted line moves this far sideways
 LINE_COVERAGE = 0.5  # but a line is seen in this share of the strips along it
 LINE_MAX_SLOPE = 0.27  # lines tilted up to 15 degrees, ...
-LINE_SLOPES = 27  # ... tried in this many steps each way (a grid's lines are parallel)
+LINE_SLOPES = 27  # ... voted for in this many steps each way
 LINE_BIN_PX = 3  # histogram bin of the lines' positions
+LINE_MAX_LINES = 120  # a bound on the lines taken one by one (`vote_lines`)
 LINE_CONTRAST = 8  # gray levels a line is darker than the paper beside it, at least
 LINE_SIDES = 30  # gray levels: the paper on either side of a line is alike
 LINE_MAX_MISSED = 3  # lines of a grid hidden side by side (by a number) that are put back
@@ -147,7 +148,7 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     LINE_FILL of the rows, and the columns LINE_WIDTH_PX beyond it are mostly not (which rules
     out the sides of strokes and dark areas such as the desk beyond the sheet). Only if such
     bands chain from strip to strip over LINE_MIN_LENGTH of the frame's height (across gaps
-    where digits cover a line) are lines looked for: `parallel_lines` says which band lies on
+    where digits cover a line) are lines looked for: `vote_lines` says which band lies on
     which line, a straight line is fitted to each, and those seen in LINE_COVERAGE of the
     strips along them, with paper on both sides (`paper_both_sides`), are kept.
     """
@@ -177,10 +178,14 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     long[0] = False  # the background
     if not long.any():
         return none
-    strip, x = np.nonzero(cells & long[labels])
+    # One point per run of line-like columns in a strip (a line's band is several columns
+    # wide): a line gets about one vote per strip, so lines are told apart by their length.
+    edges = np.diff(np.pad(cells & long[labels], ((0, 0), (1, 1))).view(np.int8), axis=1)
+    strip, start = np.nonzero(edges == 1)
+    end = np.nonzero(edges == -1)[1]
+    x = (start + end - 1) / 2
     y = (strip + 0.5) * LINE_STRIP_PX
-    x = x.astype(np.float64)
-    line, keep = parallel_lines(x, y, need)
+    line, keep = vote_lines(x, y, need)
     if not len(line) or not keep.any():
         return none
     a, b, keep = fit_lines(x, y, line, keep)
@@ -261,34 +266,41 @@ def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
     return (np.abs(left - right) <= LINE_SIDES) & (np.minimum(left, right) - on >= LINE_CONTRAST)
 
 
-def parallel_lines(x: np.ndarray, y: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
-    """Which line each line-like cell (x, y) lies on, and whether it lies on one.
+def vote_lines(x: np.ndarray, y: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which line each line-like point (x, y) lies on, and whether it lies on one.
 
-    The lines of a grid are parallel: the slope that lines the cells up best (the most peaked
-    histogram of x - slope * y, over LINE_MAX_SLOPE each way) is found first, then each peak of
-    that histogram with `need` cells is a line, and a cell belongs to the nearest one within
-    LINE_WIDTH_PX. (Chains of cells alone would join neighbouring lines through the digits
-    written across them.)
+    A Hough vote, one line at a time: every point votes for the lines x = slope * y + intercept
+    through it (slopes up to LINE_MAX_SLOPE each way, intercepts in bins of LINE_BIN_PX); the
+    line with the most votes, if it has `need`, takes the points within LINE_WIDTH_PX of it,
+    and their votes are withdrawn before the next. Each line gets its own slope (a grid seen at
+    an angle has converging lines), and the evenly spaced points of a grid's parallel lines,
+    once those are taken, leave no false lines across them. (Chains of cells alone would join
+    neighbouring lines through the digits written across them.)
     """
     slopes = np.linspace(-LINE_MAX_SLOPE, LINE_MAX_SLOPE, 2 * LINE_SLOPES + 1)
     intercept = x[None, :] - slopes[:, None] * y[None, :]
     low = intercept.min()
-    bins = ((intercept - low) / LINE_BIN_PX).astype(np.int64)
-    width = int(bins.max()) + 1
-    rows = np.arange(len(slopes))[:, None] * width
-    counts = np.bincount((rows + bins).ravel(), minlength=len(slopes) * width)
-    counts = counts.reshape(len(slopes), width).astype(np.float64)
-    best = int(np.argmax((counts**2).sum(axis=1)))
-    # A line's cells spread over a few bins: sum each bin with its neighbours, keep the maxima.
-    hist = np.convolve(counts[best], np.ones(3), mode="same")
-    near = np.lib.stride_tricks.sliding_window_view(np.pad(hist, 2), 5).max(axis=1)
-    peaks = np.flatnonzero((hist >= need) & (hist == near))
-    if not len(peaks):
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    centre = low + (peaks + 0.5) * LINE_BIN_PX
-    offset = intercept[best][:, None] - centre[None, :]
-    line = np.abs(offset).argmin(axis=1)
-    return line, np.abs(offset[np.arange(len(line)), line]) <= LINE_WIDTH_PX
+    width = int((intercept.max() - low) / LINE_BIN_PX) + 1
+    offset = ((intercept - low) / LINE_BIN_PX).astype(np.int64)
+    slot = np.arange(len(slopes))[:, None] * width + offset  # each point's vote per slope
+    votes = np.bincount(slot.ravel(), minlength=len(slopes) * width).astype(np.float32)
+    votes = votes.reshape(len(slopes), width)
+    line = np.full(len(x), -1)
+    spread = np.ones((1, 3), np.float32)  # a line's points fall into neighbouring bins
+    for found in range(LINE_MAX_LINES):
+        summed = cv2.filter2D(votes, -1, spread, borderType=cv2.BORDER_CONSTANT)
+        row, col = np.unravel_index(int(np.argmax(summed)), summed.shape)
+        if summed[row, col] < need:
+            break
+        centre = low + (col + 0.5) * LINE_BIN_PX
+        mine = (line < 0) & (np.abs(x - slopes[row] * y - centre) <= LINE_WIDTH_PX)
+        if not mine.any():
+            votes[row, max(0, col - 1) : col + 2] = 0
+            continue
+        line[mine] = found
+        votes -= np.bincount(slot[:, mine].ravel(), minlength=votes.size).reshape(votes.shape)
+    keep = line >= 0
+    return np.where(keep, line, 0), keep
 
 
 def ruling(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
