@@ -251,19 +251,22 @@ def whole_lines(segments: np.ndarray, height: int) -> np.ndarray:
 def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Whether each near-vertical segment is darker than what lies just left and right of it,
     and those agree (paper on both sides, not the sheet's edge nor a textured desk)."""
-    along = np.linspace(0, 1, 16)
-    x = segments[:, [0]] + along * (segments[:, [2]] - segments[:, [0]])
-    y = segments[:, [1]] + along * (segments[:, [3]] - segments[:, [1]])
-    h, w = gray.shape
-    rows = np.clip(y.round().astype(int), 0, h - 1)
     side = LINE_WIDTH_PX + 2 * LINE_TILT_PX
-    left = gray[rows, np.clip((x - side).round().astype(int), 0, w - 1)]
-    right = gray[rows, np.clip((x + side).round().astype(int), 0, w - 1)]
-    on = np.min(
-        [gray[rows, np.clip((x + d).round().astype(int), 0, w - 1)] for d in (-1, 0, 1)], axis=0
-    )
+    left, right = (along_segments(gray, segments, 16, dx) for dx in (-side, side))
+    on = np.min([along_segments(gray, segments, 16, dx) for dx in (-1, 0, 1)], axis=0)
     left, right, on = (np.median(v, axis=1) for v in (left, right, on))
     return (np.abs(left - right) <= LINE_SIDES) & (np.minimum(left, right) - on >= LINE_CONTRAST)
+
+
+def along_segments(image: np.ndarray, segments: np.ndarray, count: int, dx: int = 0):
+    """`image` at `count` evenly spaced points of each segment, `dx` px to the right of it:
+    (L, count)."""
+    along = np.linspace(0, 1, count)
+    x = segments[:, [0]] + along * (segments[:, [2]] - segments[:, [0]]) + dx
+    y = segments[:, [1]] + along * (segments[:, [3]] - segments[:, [1]])
+    h, w = image.shape
+    rows = np.clip(y.round().astype(int), 0, h - 1)
+    return image[rows, np.clip(x.round().astype(int), 0, w - 1)]
 
 
 def vote_lines(x: np.ndarray, y: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
@@ -369,14 +372,8 @@ def line_darkness(darkness: np.ndarray, segments: np.ndarray, reach: int) -> flo
     darkest pixel within `reach` of each point, as a fit may be a pixel off). Digits cover only
     a small part of a line's length, so this is the line's own darkness, not theirs."""
     peak = cv2.dilate(darkness, square(2 * reach + 1))
-    h, w = darkness.shape
-    values = []
-    for x0, y0, x1, y1 in segments.tolist():
-        along = np.linspace(0, 1, int(max(abs(x1 - x0), abs(y1 - y0))) + 1)
-        xs = np.clip(np.round(x0 + along * (x1 - x0)).astype(int), 0, w - 1)
-        ys = np.clip(np.round(y0 + along * (y1 - y0)).astype(int), 0, h - 1)
-        values.append(peak[ys, xs])
-    return float(np.median(np.concatenate(values)))
+    length = np.abs(segments[:, 2:] - segments[:, :2]).max()  # a point per pixel of the longest
+    return float(np.median(along_segments(peak, segments, int(length) + 1)))
 
 
 def merge_pieces(boxes: np.ndarray) -> np.ndarray:
