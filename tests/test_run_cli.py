@@ -225,26 +225,13 @@ def test_photos_cropped_to_one_digit_are_read(mnist, tmp_path):
     assert right >= 0.7 * len(truth["digits"]), read
 
 
-def blackboard_video(mnist, path: Path, seed: int, frames: int = 20) -> list[dict]:
-    """Chalk digits on a smudged green board, filmed with a drifting camera: its truth."""
-    from tests.test_stages import written_digit
-
-    rng = np.random.default_rng(seed)
-    board = np.empty((520, 680, 3), np.float32)
-    board[:] = (45, 62, 48)
-    board += cv2.GaussianBlur(rng.normal(0, 6, board.shape).astype(np.float32), (0, 0), 3)
-    boxes, digits = [], []
-    for i in range(8):
-        index = int(rng.integers(0, 10000))
-        x, y = 50 + 140 * (i % 4) + int(rng.integers(0, 30)), 70 + 200 * (i // 4)
-        height = int(rng.integers(50, 90))
-        boxes.append(written_digit(board, mnist["x_test"][index], x, y, height, ink=215))
-        digits.append(int(mnist["y_test"][index]))
+def filmed_page(page, boxes, digits, path: Path, rng, frames: int = 20) -> list[dict]:
+    """A 680x520 page filmed at 640x480 by a drifting camera, with blur and noise: its truth."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
     truth = []
     for t in range(frames):
         dx, dy = int(10 + 8 * np.sin(t / 7)), int(10 + 6 * np.cos(t / 9))
-        frame = cv2.GaussianBlur(board[dy : dy + 480, dx : dx + 640], (3, 3), 0)
+        frame = cv2.GaussianBlur(page[dy : dy + 480, dx : dx + 640], (3, 3), 0.8)
         writer.write(np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8))
         truth.append(
             {
@@ -258,13 +245,50 @@ def blackboard_video(mnist, path: Path, seed: int, frames: int = 20) -> list[dic
     return truth
 
 
+def written_page(mnist, page, rng, count: int, heights: tuple, ink: int, thin: bool = False):
+    """`count` MNIST test digits written on `page` in two rows: (boxes, digits)."""
+    from tests.test_stages import written_digit
+
+    boxes, digits = [], []
+    per_row = (count + 1) // 2
+    for i in range(count):
+        index = int(rng.integers(0, 10000))
+        x = 50 + (560 // per_row) * (i % per_row) + int(rng.integers(0, 30))
+        y = 70 + 200 * (i // per_row) + int(rng.integers(0, 30))
+        height = int(rng.integers(*heights))
+        pen = thin and i % 3 == 0
+        boxes.append(written_digit(page, mnist["x_test"][index], x, y, height, ink, pen))
+        digits.append(int(mnist["y_test"][index]))
+    return boxes, digits
+
+
 def test_chalk_on_a_blackboard_video_is_read(mnist, tmp_path):
     # A video on a dark ground is read the other way round too, every 30th frame, and turns
-    # when that has more evidence. Measured on 3 boards: 0.88-1.00 of the digits read right
-    # in every frame (0 before: video was read as dark ink only).
-    video = tmp_path / "board.mp4"
-    truth = blackboard_video(mnist, video, seed=0)
-    log = tmp_path / "board.jsonl"
+    # when that has more evidence. Measured on 3 boards (seeds 0-2): F1 1.00, 0.91, 1.00 (no
+    # digit read before: video was read as dark ink only).
+    rng = np.random.default_rng(0)
+    board = np.empty((520, 680, 3), np.float32)
+    board[:] = (45, 62, 48)
+    board += cv2.GaussianBlur(rng.normal(0, 6, board.shape).astype(np.float32), (0, 0), 3)
+    boxes, digits = written_page(mnist, board, rng, 8, (50, 90), ink=215)
+    video, log = tmp_path / "board.mp4", tmp_path / "board.jsonl"
+    truth = filmed_page(board, boxes, digits, video, rng)
+    result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    assert readings_f1(read_jsonl(log), truth) >= 0.85
+
+
+def test_digits_on_squared_paper_are_read_in_video(mnist, tmp_path):
+    # The grid is looked for and erased in every frame while it is in view (detection.Ruling).
+    # Measured on 3 pages (seeds 0-2): F1 1.00, 0.86, 0.90 (no digit read at all before).
+    rng = np.random.default_rng(0)
+    page = np.full((520, 680, 3), 228, np.float32)
+    step = int(rng.integers(18, 30))
+    page[:, step // 2 :: step] = 178
+    page[step // 2 :: step, :] = 178
+    boxes, digits = written_page(mnist, page, rng, 10, (30, 60), ink=40, thin=True)
+    video, log = tmp_path / "squared.mp4", tmp_path / "squared.jsonl"
+    truth = filmed_page(page, boxes, digits, video, rng)
     result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
     assert result.exit_code == 0, result.output
     assert readings_f1(read_jsonl(log), truth) >= 0.85
