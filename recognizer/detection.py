@@ -82,6 +82,7 @@ LINE_FILL = 0.4  # share of a strip's rows a line inks (its crossings leave gaps
 LINE_WIDTH_PX = 6  # ink wider than this is a stroke's side or a dark area, not a line
 LINE_MIN_LENGTH = 0.45  # of the frame's height (of its width, for horizontal lines) ...
 LINE_MIN_PX = 160  # ... and at least this long
+LINE_LONE_LENGTH = 0.8  # a line with no other beside it (a margin), of the frame's height
 LINE_GAP_STRIPS = 8  # a digit written over a line may break it for this many strips ...
 LINE_GAP_DRIFT_PX = 8  # ... across which a tilted line moves this far sideways
 LINE_COVERAGE = 0.5  # but a line is seen in this share of the strips along it
@@ -200,7 +201,10 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     seen = np.bincount(np.unique(line[keep] * strips + strip[keep]) // strips, minlength=len(a))
     spanned = (bottom - top) / LINE_STRIP_PX
     straight = (spanned >= need) & (seen >= np.maximum(LINE_COVERAGE * spanned, need))
-    return whole_lines(segments[straight & paper_both_sides(gray, segments)], h)
+    lines = straight & paper_both_sides(gray, segments)
+    if np.count_nonzero(lines) == 1:  # a margin runs the page's length; a pen's 1 does not
+        lines &= spanned >= LINE_LONE_LENGTH * strips
+    return whole_lines(segments[lines], h)
 
 
 def fit_lines(x: np.ndarray, y: np.ndarray, line: np.ndarray, keep: np.ndarray) -> tuple:

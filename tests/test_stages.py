@@ -346,6 +346,16 @@ def test_no_lines_are_found_in_the_samples(mnist):
             assert ruling(gray, threshold(gray)) is None
 
 
+@pytest.mark.parametrize(("length", "is_line"), [(260, False), (300, False), (480, True)])
+def test_a_lone_line_must_run_the_page_to_be_a_margin(length, is_line):
+    # A thin pen's 1 half the frame tall is as thin and straight as a margin line; only a line
+    # with others beside it (a grid) may be shorter than LINE_LONE_LENGTH of the frame.
+    page = np.full((480, 640), 228, np.uint8)
+    cv2.line(page, (320, 240 - length // 2), (310, 240 + length // 2), 35, 3, cv2.LINE_AA)
+    gray = cv2.GaussianBlur(page, (3, 3), 0)
+    assert (ruling(gray, threshold(gray)) is not None) == is_line
+
+
 def test_erasing_a_line_keeps_the_strokes_on_it_and_across_it():
     page = np.full((300, 300), 230, np.uint8)
     page[:, 150] = 180  # a grid line, 50 levels dark
