@@ -96,17 +96,18 @@ class Found:
     seconds: float = 0.0
     other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
     light: bool = False  # read as light ink on a dark ground
+    dark: bool = False  # the frame is on a dark ground (`detection.dark_ground`)
 
 
 class Polarity:
     """Which way a video's ink runs: dark on light (paper), or light on dark (chalk on a board).
 
-    Frames are detected with the ink as last decided. While most of the frame is dark
-    (`detection.dark_ground`), the first frame and every POLARITY_EVERY-th after it are also
-    read the other way, and the classification thread turns the polarity round when that
-    reading has more evidence (`more_evidence`); frames already detected ahead the old way are
-    detected again (`redetect`). The second reading doubles that frame's work, once a second
-    at 30 fps; a sheet of paper filling most of the frame is never read twice.
+    Frames on a dark ground (`detection.dark_ground`) are detected with the ink as last
+    decided; the first of them and every POLARITY_EVERY-th after it are also read the other
+    way, and the classification thread turns the polarity round when that reading has more
+    evidence (`more_evidence`); frames already detected ahead the old way are detected again
+    (`redetect`). The second reading doubles that frame's work, once a second at 30 fps. Other
+    frames (a sheet of paper filling most of the view) are read as dark ink, and never twice.
     """
 
     def __init__(self, every: int = POLARITY_EVERY) -> None:
@@ -136,11 +137,14 @@ def detect(
     """
     start = time.perf_counter()
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    light = polarity is not None and polarity.light
-    found = find(frame, cv2.bitwise_not(gray) if light else gray, still, lines, light)
     # A frame on a dark ground may be light ink on it (chalk, MNIST's own images): a still is
-    # read both ways, a video now and then, and the reading with more evidence wins.
-    if detection.dark_ground(gray) and (polarity is None or polarity.due()):
+    # read both ways, a video now and then, and the reading with more evidence wins. A light
+    # ground (the camera turned from the board to a sheet) is read as dark ink.
+    dark = detection.dark_ground(gray)
+    light = dark and polarity is not None and polarity.light
+    found = find(frame, cv2.bitwise_not(gray) if light else gray, still, lines, light)
+    found.dark = dark
+    if dark and (polarity is None or polarity.due()):
         other = gray if light else cv2.bitwise_not(gray)
         found.other = find(frame, other, still, lines, not light)
     found.seconds = time.perf_counter() - start
@@ -158,9 +162,11 @@ def find(
 
 
 def redetect(found: Found, light: bool) -> Found:
-    """A frame detected ahead before the polarity turned, detected again the other way."""
+    """A frame on a dark ground detected ahead before the polarity turned, detected again."""
     gray = cv2.cvtColor(found.frame.bgr, cv2.COLOR_BGR2GRAY)
-    return find(found.frame, cv2.bitwise_not(gray) if light else gray, False, light=light)
+    again = find(found.frame, cv2.bitwise_not(gray) if light else gray, False, light=light)
+    again.dark = True
+    return again
 
 
 def more_evidence(a: Detections, b: Detections) -> bool:
@@ -225,7 +231,7 @@ def run(
             clock.lap("capture")
             clock.times["detect"] = found.seconds
             frame = found.frame
-            if polarity is not None and found.light != polarity.light:
+            if polarity is not None and found.dark and found.light != polarity.light:
                 found = redetect(found, polarity.light)
             detections = recognize(found, classifier, options.min_confidence)
             if found.other is not None:
