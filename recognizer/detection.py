@@ -7,8 +7,9 @@ Method:
   whole with a 12 MP phone: digits 1-3% of its height), and one on a copy padded with paper for
   a digit that fills it (a photo cropped to one digit);
 - long, thin, nearly straight vertical lines (squared paper's grid, a notebook's margin) are
-  erased from the frame first, with the grid's horizontal lines: digits written over them would
-  otherwise join them and be lost, and their crops would carry the grid;
+  erased from the frame first, with the grid's horizontal lines, and so are boxes drawn around
+  digits (a form's fields): digits written over or against them would otherwise join them and
+  be lost, and their crops would carry the lines;
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
@@ -97,6 +98,7 @@ LINE_SPACING_ERROR = 0.25  # ... when the gap is this close to a multiple of the
 LINE_BAND_PX = 7  # erased along a line: the line, its blurred edges and the fit's error
 LINE_CLOSING_PX = 11  # the closing across a line that erases it
 INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
+BOX_FILL = 0.9  # a drawn box's outline fills its bounding rectangle (`box_sides`)
 RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
 
 
@@ -317,10 +319,53 @@ def ruling(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     horizontal rules are taken out of the ink mask by `remove_rules` at no extra cost.
     """
     vertical = line_segments(raw, gray)
-    if not len(vertical):
+    horizontal = np.zeros((0, 4), np.float32)
+    if len(vertical):
+        horizontal = line_segments(np.ascontiguousarray(raw.T), gray.T)[:, [1, 0, 3, 2]]
+    sides = box_sides(raw)
+    if not len(vertical) and not len(sides[0]):
         return None
-    horizontal = line_segments(np.ascontiguousarray(raw.T), gray.T)[:, [1, 0, 3, 2]]
-    return vertical, horizontal
+    return np.concatenate([vertical, sides[0]]), np.concatenate([horizontal, sides[1]])
+
+
+def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(vertical, horizontal) sides of boxes drawn in an ink mask (a form's fields, a cell).
+
+    A box is an outline with one hole nearly as large as itself: its outer contour fills
+    BOX_FILL of its bounding rectangle (a written 0, an ellipse, fills about 0.79) and the hole
+    is inset by at most LINE_WIDTH_PX on every side. A digit touching the box from inside
+    leaves both as they are.
+    """
+    none = np.zeros((0, 4), np.float32)
+    contours, hierarchy = cv2.findContours(raw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return none, none
+    h_img, w_img = raw.shape
+    smallest = max(MIN_HEIGHT_PX, MIN_HEIGHT_FRACTION * min(h_img, w_img, SIZE_REFERENCE_PX))
+    vertical, horizontal = [], []
+    for outer in np.flatnonzero((hierarchy[0][:, 3] == -1) & (hierarchy[0][:, 2] != -1)):
+        x, y, w, h = cv2.boundingRect(contours[outer])
+        if min(w, h) < smallest or h > MAX_HEIGHT_FRACTION * h_img:
+            continue
+        if cv2.contourArea(contours[outer]) < BOX_FILL * w * h:
+            continue
+        holes, child = [], hierarchy[0][outer][2]
+        while child != -1:
+            holes.append(contours[child])
+            child = hierarchy[0][child][0]
+        hx, hy, hw, hh = cv2.boundingRect(np.concatenate(holes))  # a digit may split the hole
+        insets = np.array([hx - x, hy - y, x + w - hx - hw, y + h - hy - hh])
+        if insets.min() < 0 or insets.max() > LINE_WIDTH_PX:
+            continue
+        left, top, right, bottom = (
+            x + insets[0] / 2,
+            y + insets[1] / 2,
+            x + w - insets[2] / 2,
+            y + h - insets[3] / 2,
+        )
+        vertical += [[left, y, left, y + h], [right, y, right, y + h]]
+        horizontal += [[x, top, x + w, top], [x, bottom, x + w, bottom]]
+    return (np.float32(vertical).reshape(-1, 4), np.float32(horizontal).reshape(-1, 4))
 
 
 class Ruling:
