@@ -331,10 +331,10 @@ def ruling(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
 def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(vertical, horizontal) sides of boxes drawn in an ink mask (a form's fields, a cell).
 
-    A box is an outline with one hole nearly as large as itself: its outer contour fills
-    BOX_FILL of its bounding rectangle (a written 0, an ellipse, fills about 0.79) and the hole
-    is inset by at most LINE_WIDTH_PX on every side. A digit touching the box from inside
-    leaves both as they are.
+    A box is a thin outline around a hole nearly as large as itself: its outer contour fills
+    BOX_FILL of its bounding rectangle (a written 0, an ellipse, fills about 0.79) and its
+    holes together (a digit touching the box from inside splits the hole) reach within
+    LINE_WIDTH_PX of every side.
     """
     none = np.zeros((0, 4), np.float32)
     contours, hierarchy = cv2.findContours(raw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -365,7 +365,7 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
         vertical += [[left, y, left, y + h], [right, y, right, y + h]]
         horizontal += [[x, top, x + w, top], [x, bottom, x + w, bottom]]
-    return (np.float32(vertical).reshape(-1, 4), np.float32(horizontal).reshape(-1, 4))
+    return np.float32(vertical).reshape(-1, 4), np.float32(horizontal).reshape(-1, 4)
 
 
 class Ruling:
