@@ -225,9 +225,8 @@ def test_photos_cropped_to_one_digit_are_read(mnist, tmp_path):
     assert right >= 0.7 * len(truth["digits"]), read
 
 
-def filmed_page(page, boxes, digits, path: Path, rng, frames: int = 20) -> list[dict]:
+def film(writer, page, boxes, digits, rng, frames: int) -> list[dict]:
     """A 680x520 page filmed at 640x480 by a drifting camera, with blur and noise: its truth."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
     truth = []
     for t in range(frames):
         dx, dy = int(10 + 8 * np.sin(t / 7)), int(10 + 6 * np.cos(t / 9))
@@ -241,8 +240,20 @@ def filmed_page(page, boxes, digits, path: Path, rng, frames: int = 20) -> list[
                 ]
             }
         )
-    writer.release()
     return truth
+
+
+def f1_of_filmed(tmp_path: Path, parts: list, rng, frames: int = 20) -> float:
+    """Film (page, boxes, digits) parts one after the other, run the CLI on it: its F1."""
+    video, log = tmp_path / "filmed.mp4", tmp_path / "filmed.jsonl"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    truth = [
+        t for page, boxes, digits in parts for t in film(writer, page, boxes, digits, rng, frames)
+    ]
+    writer.release()
+    result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    return readings_f1(read_jsonl(log), truth)
 
 
 def written_page(mnist, page, rng, count: int, heights: tuple, ink: int, thin: bool = False):
@@ -271,11 +282,7 @@ def test_chalk_on_a_blackboard_video_is_read(mnist, tmp_path):
     board[:] = (45, 62, 48)
     board += cv2.GaussianBlur(rng.normal(0, 6, board.shape).astype(np.float32), (0, 0), 3)
     boxes, digits = written_page(mnist, board, rng, 8, (50, 90), ink=215)
-    video, log = tmp_path / "board.mp4", tmp_path / "board.jsonl"
-    truth = filmed_page(board, boxes, digits, video, rng)
-    result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
-    assert result.exit_code == 0, result.output
-    assert readings_f1(read_jsonl(log), truth) >= 0.85
+    assert f1_of_filmed(tmp_path, [(board, boxes, digits)], rng) >= 0.85
 
 
 def test_a_camera_turned_from_a_blackboard_to_paper_reads_both(mnist, tmp_path):
@@ -288,21 +295,7 @@ def test_a_camera_turned_from_a_blackboard_to_paper_reads_both(mnist, tmp_path):
     paper = np.full((520, 680, 3), 228, np.float32)
     paper_boxes, paper_digits = written_page(mnist, paper, rng, 8, (40, 70), ink=35)
     parts = [(board, board_boxes, board_digits), (paper, paper_boxes, paper_digits)]
-    truth, frames = [], []
-    for k, (page, boxes, digits) in enumerate(parts):
-        part = tmp_path / f"part{k}.mp4"
-        truth += filmed_page(page, boxes, digits, part, rng, frames=40)
-        capture = cv2.VideoCapture(str(part))
-        while (read := capture.read())[0]:
-            frames.append(read[1])
-    video, log = tmp_path / "turned.mp4", tmp_path / "turned.jsonl"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
-    assert result.exit_code == 0, result.output
-    assert readings_f1(read_jsonl(log), truth) >= 0.85
+    assert f1_of_filmed(tmp_path, parts, rng, frames=40) >= 0.85
 
 
 def test_digits_on_squared_paper_are_read_in_video(mnist, tmp_path):
@@ -314,11 +307,7 @@ def test_digits_on_squared_paper_are_read_in_video(mnist, tmp_path):
     page[:, step // 2 :: step] = 178
     page[step // 2 :: step, :] = 178
     boxes, digits = written_page(mnist, page, rng, 10, (30, 60), ink=40, thin=True)
-    video, log = tmp_path / "squared.mp4", tmp_path / "squared.jsonl"
-    truth = filmed_page(page, boxes, digits, video, rng)
-    result = runner.invoke(app, ["run", str(video), "--jsonl", str(log), "--no-display"])
-    assert result.exit_code == 0, result.output
-    assert readings_f1(read_jsonl(log), truth) >= 0.85
+    assert f1_of_filmed(tmp_path, [(page, boxes, digits)], rng) >= 0.85
 
 
 def test_light_ink_on_a_dark_ground_is_read(mnist, tmp_path):
