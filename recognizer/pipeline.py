@@ -142,11 +142,10 @@ def detect(
     # ground (the camera turned from the board to a sheet) is read as dark ink.
     dark = detection.dark_ground(gray)
     light = dark and polarity is not None and polarity.light
-    found = find(frame, cv2.bitwise_not(gray) if light else gray, still, lines, light)
+    found = find(frame, gray, still, lines, light)
     found.dark = dark
     if dark and (polarity is None or polarity.due()):
-        other = gray if light else cv2.bitwise_not(gray)
-        found.other = find(frame, other, still, lines, not light)
+        found.other = find(frame, gray, still, lines, not light)
     found.seconds = time.perf_counter() - start
     return found
 
@@ -154,7 +153,9 @@ def detect(
 def find(
     frame: Frame, gray: np.ndarray, still: bool, lines=detection.ruling, light: bool = False
 ) -> Found:
-    """`gray`'s candidates; `gray` is the frame's, or its negative when `light`."""
+    """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`."""
+    if light:
+        gray = cv2.bitwise_not(gray)
     boxes, gray = detection.find_boxes(gray, still, lines)  # gray: grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
@@ -164,7 +165,7 @@ def find(
 def redetect(found: Found, light: bool) -> Found:
     """A frame on a dark ground detected ahead before the polarity turned, detected again."""
     gray = cv2.cvtColor(found.frame.bgr, cv2.COLOR_BGR2GRAY)
-    again = find(found.frame, cv2.bitwise_not(gray) if light else gray, False, light=light)
+    again = find(found.frame, gray, False, light=light)
     again.dark = True
     return again
 
