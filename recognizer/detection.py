@@ -14,24 +14,31 @@ Method:
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
   the threshold broke;
+- where a shadow's border crosses the page, the threshold also marks a band along its dark
+  side, which swallows the digits it touches: that band is taken out again (`past_steps`), as
+  it is no darker than the paper where it is (`paper_level`). A still is searched so always, a
+  video only while that finds more than the plain search (`Steps`);
 - outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
   aspect and ink density; a candidate must have MIN_CONTRAST gray levels of ink on paper
   (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
-  against the desk, shadow borders);
+  against the desk, shadow borders), shadowed paper counting as paper when searching past
+  shadows' borders;
 - pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
   other, or when a much shorter piece lies right beside a taller one within its height (a 4's
   arm); digits side by side stay apart, and a mark wholly inside another box (a digit in a
-  drawn box, or on a sticky note that the threshold outlines against a dark desk) stays apart;
+  drawn box, or on a sticky note that the threshold outlines against a dark desk) stays apart,
+  and so does a piece touching the frame's edge (the desk beyond the sheet);
 - at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
   per-frame time.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from recognizer.core import Detections, box_containment
+from recognizer.core import Detections, box_containment, box_iou
 from recognizer.preprocessing import quantiles_u8, square, to_mnist
 
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
@@ -44,6 +51,13 @@ THRESHOLD_OFFSET = 12  # gray levels darker than the local mean that count as in
 NOISE_OFFSET = 3.0  # ... or this many standard deviations of the camera noise, if more
 NOISE_SUBSAMPLE = 4  # the noise is estimated on every fourth pixel of every fourth row
 NOISE_KERNEL = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+# A step in brightness (a shadow's border, the sheet's edge), not ink (`past_steps`): marked
+# pixels at most this share of the offset darker than the paper (`paper_level`), ...
+STEP_SHARE = 0.5
+STEP_WEAK = 4  # ... and those within half a block that are less than this many offsets darker.
+STEPS_EVERY = 15  # video frames between checks whether to look past steps (`Steps`)
+STEPS_NEW_IOU = 0.5  # ... which finds a mark the plain search misses if none overlaps it so
+PAPER_SCALE = 4  # `paper_level` works on a copy this many times smaller
 MEDIAN = np.array([0.5])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
 MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
@@ -125,15 +139,62 @@ def noise_sigma(gray: np.ndarray) -> float:
     return median / (0.6745 * 6)
 
 
+def block_size(shape: tuple[int, int]) -> int:
+    """The adaptive threshold's block: odd, relative to the shorter side."""
+    return max(11, int(min(shape) * BLOCK_FRACTION) | 1)
+
+
+def paper_level(gray: np.ndarray) -> np.ndarray:
+    """The paper's brightness under each pixel: a closing (a max, then a min filter) wider than
+    any stroke, so strokes vanish, while a shadow's border or the sheet's edge stays a step.
+    Found on a copy PAPER_SCALE times smaller (it varies slowly, but at such steps)."""
+    h, w = gray.shape
+    small = cv2.resize(
+        gray, (max(1, w // PAPER_SCALE), max(1, h // PAPER_SCALE)), interpolation=cv2.INTER_AREA
+    )
+    k = (2 * block_size(gray.shape) // PAPER_SCALE) | 1
+    closed = cv2.morphologyEx(
+        small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
+    return cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def ink_offset(gray: np.ndarray) -> float:
+    """Gray levels darker than the local mean that count as ink.
+
+    In a noisy frame (a webcam in dim light) a fixed offset marks the paper's noise as ink, and
+    the specks join the digits: the offset grows with the noise.
+    """
+    return max(THRESHOLD_OFFSET, NOISE_OFFSET * noise_sigma(gray))
+
+
 def threshold(gray: np.ndarray) -> np.ndarray:
     """Ink (255) against the local mean, before ruled lines are removed."""
-    block = max(11, int(min(gray.shape) * BLOCK_FRACTION) | 1)
-    # In a noisy frame (a webcam in dim light) a fixed offset marks the paper's noise as ink,
-    # and the specks join the digits: the offset grows with the noise.
-    offset = max(THRESHOLD_OFFSET, NOISE_OFFSET * noise_sigma(gray))
     return cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
+        gray,
+        255,
+        cv2.ADAPTIVE_THRESH_MEAN_C,
+        cv2.THRESH_BINARY_INV,
+        block_size(gray.shape),
+        ink_offset(gray),
     )
+
+
+def past_steps(gray: np.ndarray, raw: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """`raw` (`threshold(gray)`) without the bands it marks along steps in brightness.
+
+    The dark side of a shadow's border, or the desk beside the sheet's edge, is darker than the
+    mean across the step: `threshold` marks a band of it, which joins the digits near it and
+    swallows those that touch it. It is no darker than the paper where it is (`paper`, from
+    `paper_level`), though. The band goes, and weak ink beside it (the step's blurred edge, the
+    desk's grain), but not the strokes that cross it.
+    """
+    offset = ink_offset(gray)
+    below = cv2.subtract(paper, gray)
+    step = cv2.bitwise_and(raw, cv2.compare(below, STEP_SHARE * offset, cv2.CMP_LE))
+    near = cv2.dilate(step, square(block_size(gray.shape) // 2 | 1))
+    weak = cv2.compare(below, STEP_WEAK * offset, cv2.CMP_LT)
+    return cv2.subtract(raw, cv2.bitwise_and(near, weak))
 
 
 def ink_mask(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
@@ -425,8 +486,12 @@ def line_darkness(darkness: np.ndarray, segments: np.ndarray, reach: int) -> flo
     return float(np.median(along_segments(peak, segments, int(length) + 1)))
 
 
-def merge_pieces(boxes: np.ndarray) -> np.ndarray:
+def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Merge boxes stacked over each other with a small vertical gap (pieces of one digit).
+
+    With the frame's `shape`, a piece touching the frame's edge is not merged with one that does
+    not: it is a digit cut off by the edge, dropped anyway, or the desk beyond the sheet's edge,
+    and merging would drop the digit beside it with it.
 
     Pairs are judged on the original boxes and joined transitively (union-find), so the cost is
     one vectorized pairwise test rather than a loop that re-tests after every merge.
@@ -460,6 +525,10 @@ def merge_pieces(boxes: np.ndarray) -> np.ndarray:
     within = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
     side = (h_a <= SIDE_PIECE * h_b) & within & beside & (union_w <= MAX_ASPECT * (bottom - top))
     close |= side | side.T
+    if shape is not None:
+        h, w = shape
+        edge = (boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= w) | (boxes[:, 3] >= h)
+        close &= edge[:, None] == edge[None, :]
     parent = np.arange(n)
 
     def root(i: int) -> int:
@@ -497,8 +566,12 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     return cv2.subtract(mask, rules)
 
 
-def candidate_boxes(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
-    """Digit-like boxes (N, 4) xyxy in the coordinates of `gray`, best first."""
+def candidate_boxes(
+    gray: np.ndarray, raw: np.ndarray | None = None, paper: np.ndarray | None = None
+) -> np.ndarray:
+    """Digit-like boxes (N, 4) xyxy in the coordinates of `gray`, best first. `raw` is
+    `threshold(gray)` if already computed; with `paper` (`paper_level(gray)`), marks that
+    straddle a shadow's border are judged by the paper on each side (`shaded_surround`)."""
     mask = ink_mask(gray, raw)
     # Two-level hierarchy: outer outlines (parent -1) include marks drawn inside a box's hole.
     # (Measured: 0.15 ms on a 640x480 mask; connectedComponentsWithStats took 1.9 ms.)
@@ -515,7 +588,7 @@ def candidate_boxes(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarr
         xywh[:, 3] <= MAX_HEIGHT_FRACTION * h_img
     )
     xywh = xywh[plausible][:MAX_PIECES]
-    boxes = merge_pieces(np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]))
+    boxes = merge_pieces(np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]), gray.shape)
     x0, y0, x1, y1 = boxes.T
     w, h = x1 - x0, y1 - y0
     aspect = w / np.maximum(h, 1)
@@ -550,6 +623,11 @@ def candidate_boxes(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarr
         lines = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, square(LINE_WIDTH_PX)))
         for i in np.flatnonzero(boxed):
             stats[i, 1] = ink_contrast_and_surround(smooth, boxes[i], lines)[1]
+    shaded = keep & (stats[:, 1] > MAX_DARK_RING)
+    if paper is not None and shaded.any():
+        # Across a shadow's border, shadowed paper is paper, not dark surroundings.
+        for i in np.flatnonzero(shaded):
+            stats[i, 1] = shaded_surround(smooth, boxes[i], paper)
     keep &= stats[:, 1] <= MAX_DARK_RING
     boxes = boxes[keep]
     # Prefer digit-sized, ink-dense boxes when there are too many (a frame full of texture).
@@ -587,6 +665,29 @@ def ink_contrast_and_surround(
     return float(high - low), dark / ring_pixels
 
 
+def shaded_surround(smooth: np.ndarray, box: np.ndarray, paper: np.ndarray) -> float:
+    """The share of dark pixels in the ring around a box, dark meaning darker than the paper
+    where it is (`paper_level`), not than the paper inside the box.
+
+    A digit written across a shadow's border has shadowed paper around its bright half: that is
+    paper, not dark surroundings. Paper no brighter than the ink by MIN_CONTRAST (a dark object,
+    the desk) still counts as dark.
+    """
+    x0, y0, x1, y1 = (int(v) for v in box)
+    pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
+    h, w = smooth.shape
+    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    around = smooth[ry0:ry1, rx0:rx1]
+    ring_pixels = around.size - (x1 - x0) * (y1 - y0)
+    if ring_pixels <= 0:
+        return 1.0
+    low = float(smooth[y0:y1, x0:x1].min())
+    level = paper[ry0:ry1, rx0:rx1].astype(np.float32)
+    dark = (level - around > THRESHOLD_OFFSET) | (level - low < MIN_CONTRAST)
+    dark[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
+    return int(np.count_nonzero(dark)) / ring_pixels
+
+
 def crop_boxes(shape: tuple[int, int], xyxy: np.ndarray) -> np.ndarray:
     """The boxes grown by CROP_PAD on each side, clipped to the frame: (N, 4) int xyxy."""
     xyxy = xyxy.astype(np.float32)
@@ -614,22 +715,73 @@ def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
     return boxes_in(*downscale(gray, max_side), gray.shape)
 
 
-def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None) -> np.ndarray:
+def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None, paper=None) -> np.ndarray:
     """Candidate boxes of a copy `factor` times smaller than a frame of `shape`, in its pixels."""
-    xyxy = candidate_boxes(small, raw) * factor
+    xyxy = candidate_boxes(small, raw, paper) * factor
     if factor > 1:
         xyxy = np.clip(xyxy, 0, [shape[1], shape[0]] * 2)
         xyxy = xyxy[(xyxy[:, 3] - xyxy[:, 1]) >= MIN_HEIGHT_PX]
     return xyxy
 
 
+def boxes_past_steps(small: np.ndarray, factor: float, shape: tuple, raw: np.ndarray) -> np.ndarray:
+    """`boxes_in`, looking past the steps in brightness of shadows' borders (`past_steps`)."""
+    paper = paper_level(small)
+    return boxes_in(small, factor, shape, past_steps(small, raw, paper), paper)
+
+
+class Steps:
+    """`boxes_past_steps` for the frames of one video, in order, only where it is needed.
+
+    Looking past steps costs more than the plain search: 3.9 ms against 1.3 on the 640x480
+    sample (a sheet on a wooden desk, whose grain beside the sheet's edge is left in pieces),
+    2.2 against 1.5 on the 1280x720 one, and finds nothing more there. So every STEPS_EVERY-th
+    frame is searched both ways; while looking past steps finds a mark the plain search misses
+    (a shadow's border crosses the page), every frame is searched that way.
+    """
+
+    def __init__(self, every: int = STEPS_EVERY) -> None:
+        self.every = every
+        self.wait = 0
+        self.past = False
+
+    def __call__(self, small: np.ndarray, factor: float, shape: tuple, raw: np.ndarray):
+        if self.wait:
+            self.wait -= 1
+            find = boxes_past_steps if self.past else boxes_in
+            return find(small, factor, shape, raw)
+        plain = boxes_in(small, factor, shape, raw)
+        past = boxes_past_steps(small, factor, shape, raw)
+        self.past = bool(len(past)) and (
+            not len(plain) or bool((box_iou(past, plain).max(axis=1) < STEPS_NEW_IOU).any())
+        )
+        self.wait = self.every - 1
+        return past if self.past else plain
+
+
+@dataclass(frozen=True)
+class Search:
+    """How `find_boxes` looks for a page's grid and margin lines (`lines`) and past shadows'
+    borders (`steps`): in every frame (a still, the default), or in a video's frames, in
+    order, only now and then (`Search.video`)."""
+
+    lines: Callable = ruling
+    steps: Callable = boxes_past_steps
+
+    @classmethod
+    def video(cls) -> "Search":
+        return cls(Ruling(), Steps())
+
+
+EVERY_FRAME = Search()
+
+
 def find_boxes(
-    gray: np.ndarray, still: bool = False, lines: Callable = ruling
+    gray: np.ndarray, still: bool = False, search: Search = EVERY_FRAME
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame, and the
     frame they were found in: `gray` itself, or a copy with grid and margin lines erased, from
-    which the crops are to be cut too. `lines` finds those lines (`ruling`, or a `Ruling` that
-    looks less often in a video).
+    which the crops are to be cut too. `search` says how lines and shadows are looked for.
 
     For a still (an image, a folder's scan), a second pass on a copy of up to
     STILL_DETECT_MAX_SIDE adds the digits too small for the first; what the first pass finds is
@@ -638,12 +790,12 @@ def find_boxes(
     """
     small, factor = downscale(gray, DETECT_MAX_SIDE)
     raw = threshold(small)
-    ruled = lines(small, raw)
+    ruled = search.lines(small, raw)
     if ruled is not None:  # squared paper, a margin: found again without its lines
         gray = erase_lines(gray, ruled, factor)
         small, factor = downscale(gray, DETECT_MAX_SIDE)
         raw = threshold(small)
-    xyxy = boxes_in(small, factor, gray.shape, raw)
+    xyxy = search.steps(small, factor, gray.shape, raw)
     if still and max(gray.shape) > DETECT_MAX_SIDE:
         factor = max(gray.shape) / DETECT_MAX_SIDE
         smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)

@@ -122,7 +122,10 @@ class Polarity:
 
 
 def detect(
-    frame: Frame, still: bool = False, lines=detection.ruling, polarity: Polarity | None = None
+    frame: Frame,
+    still: bool = False,
+    search: detection.Search = detection.EVERY_FRAME,
+    polarity: Polarity | None = None,
 ) -> Found:
     """The candidate boxes of one frame (on the detection thread).
 
@@ -142,21 +145,25 @@ def detect(
     # ground (the camera turned from the board to a sheet) is read as dark ink.
     dark = detection.dark_ground(gray)
     light = dark and polarity is not None and polarity.light
-    found = find(frame, gray, still, lines, light)
+    found = find(frame, gray, still, search, light)
     found.dark = dark
     if dark and (polarity is None or polarity.due()):
-        found.other = find(frame, gray, still, lines, not light)
+        found.other = find(frame, gray, still, search, not light)
     found.seconds = time.perf_counter() - start
     return found
 
 
 def find(
-    frame: Frame, gray: np.ndarray, still: bool, lines=detection.ruling, light: bool = False
+    frame: Frame,
+    gray: np.ndarray,
+    still: bool,
+    search: detection.Search = detection.EVERY_FRAME,
+    light: bool = False,
 ) -> Found:
     """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`."""
     if light:
         gray = cv2.bitwise_not(gray)
-    boxes, gray = detection.find_boxes(gray, still, lines)  # gray: grid and margin lines erased
+    boxes, gray = detection.find_boxes(gray, still, search)  # gray: grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
     return Found(frame, gray, boxes, candidates, light=light)
@@ -222,11 +229,12 @@ def run(
         draw = bool(video) or options.draw
         fps = 0.0
         clock = Stopwatch()
-        # A video looks for a grid's lines and at its ink's polarity only now and then.
-        lines = detection.ruling if still else detection.Ruling()
+        # A video looks for a grid's lines, past shadows' borders and at its ink's polarity
+        # only now and then.
+        search = detection.EVERY_FRAME if still else detection.Search.video()
         polarity = None if still else Polarity()
         detected = map(
-            functools.partial(detect, still=still, lines=lines, polarity=polarity), source
+            functools.partial(detect, still=still, search=search, polarity=polarity), source
         )
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")

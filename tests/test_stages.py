@@ -11,9 +11,12 @@ from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, box_iou
 from recognizer.detection import (
     MAX_CANDIDATES,
+    Steps,
     crop_boxes,
+    downscale,
     erase_lines,
     find_candidates,
+    merge_pieces,
     noise_sigma,
     ruling,
     threshold,
@@ -342,6 +345,45 @@ def test_digits_on_squared_paper_or_across_a_margin_are_read(
     assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.8
 
 
+def shadowed_page(mnist, kind: str, dark: float, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """A 640x480 page of 12 digits in three rows with a hard-edged shadow `dark` (its share of
+    the light taken away) over part of it: the border of a shadow across the page at any angle
+    ("border"), or the shadow of a phone held over the page ("phone"): (gray, boxes, digits)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640, 3), 228, np.float32)
+    boxes, digits = [], []
+    for i in range(12):
+        index = int(rng.integers(0, 10000))
+        x, y = 50 + 140 * (i % 4) + int(rng.integers(0, 30)), 50 + 140 * (i // 4)
+        height = int(rng.integers(40, 75))
+        boxes.append(written_digit(page, mnist["x_test"][index], x, y, height, 35))
+        digits.append(int(mnist["y_test"][index]))
+    shadow = np.zeros((480, 640), np.float32)
+    if kind == "border":
+        angle, offset = rng.uniform(0, np.pi), rng.uniform(-60, 60)
+        yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
+        shadow[((xx - 320) * np.cos(angle) + (yy - 240) * np.sin(angle)) > offset] = 1
+    else:
+        center = (float(rng.uniform(200, 440)), float(rng.uniform(160, 320)))
+        corners = cv2.boxPoints((center, (230.0, 300.0), float(rng.uniform(0, 90))))
+        cv2.fillPoly(shadow, [corners.astype(np.int32)], 1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 1.5)
+    page = page * (1 - dark * shadow[..., None])
+    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
+    gray = cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    return gray, np.float32(boxes), digits
+
+
+@pytest.mark.parametrize(("kind", "dark"), [("border", 0.35), ("border", 0.6), ("phone", 0.5)])
+def test_digits_across_a_shadows_border_are_read(mnist, shipped_model, kind, dark):
+    # Along the border, the threshold marks a band of the shadowed side that swallows the digits
+    # it touches, and a digit across it has shadowed paper around it. Measured on these 3 pages
+    # each: read right 0.97, 0.94 and 0.94 (0.61, 0.83 and 0.53 before).
+    classifier = Classifier(shipped_model)
+    pages = [shadowed_page(mnist, kind, dark, seed) for seed in range(3)]
+    assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.9
+
+
 def test_no_lines_are_found_in_the_samples(mnist):
     # Nothing there is a grid or a margin: the search costs only time, and a false line would
     # erase the strokes along it. (Sheet edges, desk grain and columns of digits are not lines.)
@@ -352,6 +394,28 @@ def test_no_lines_are_found_in_the_samples(mnist):
         for frame, _ in scene_frames(spec, mnist["x_test"], mnist["y_test"]):
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             assert ruling(gray, threshold(gray)) is None
+
+
+def test_the_samples_are_not_searched_past_steps(mnist):
+    # A sheet's edge against the desk is a step too, but looking past it finds nothing more
+    # there, and costs 1-2.5 ms a frame: a video looks past steps only where it finds more.
+    for spec in (SceneSpec((640, 480), frames=8, seed=3), SceneSpec((1280, 720), frames=4)):
+        steps = Steps(every=1)
+        for frame, _ in scene_frames(spec, mnist["x_test"], mnist["y_test"]):
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            small, factor = downscale(gray)
+            steps(small, factor, gray.shape, threshold(small))
+            assert not steps.past
+
+
+@pytest.mark.parametrize(
+    ("shape", "count"), [(None, 1), ((480, 640), 2)], ids=["merged", "edge apart"]
+)
+def test_a_piece_at_the_frames_edge_stays_apart(shape, count):
+    # The desk beyond the sheet's edge, left in pieces, must not take the digit beside it out
+    # of the frame with it (merged boxes touching the edge are dropped).
+    pieces = np.array([[0, 73, 92, 126], [77, 112, 85, 136]])
+    assert len(merge_pieces(pieces, shape)) == count
 
 
 @pytest.mark.parametrize(("length", "is_line"), [(260, False), (300, False), (480, True)])
