@@ -56,7 +56,7 @@ NOISE_KERNEL = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
 STEP_SHARE = 0.5
 STEP_WEAK = 4  # ... and those within half a block that are less than this many offsets darker.
 STEPS_EVERY = 15  # video frames between checks whether to look past steps (`Steps`)
-STEPS_NEW_IOU = 0.5  # ... which finds a mark the plain search misses if none overlaps it so
+STEPS_SAME_IOU = 0.5  # ... which are needed where they find other marks (`differ`)
 PAPER_SCALE = 4  # `paper_level` works on a copy this many times smaller
 MEDIAN = np.array([0.5])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
@@ -730,14 +730,26 @@ def boxes_past_steps(small: np.ndarray, factor: float, shape: tuple, raw: np.nda
     return boxes_in(small, factor, shape, past_steps(small, raw, paper), paper)
 
 
+def differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two sets of boxes differ: a box of either overlaps none of the other's by
+    STEPS_SAME_IOU."""
+    if not len(a) or not len(b):
+        return len(a) != len(b)
+    iou = box_iou(a, b)
+    return bool(
+        (iou.max(axis=1) < STEPS_SAME_IOU).any() or (iou.max(axis=0) < STEPS_SAME_IOU).any()
+    )
+
+
 class Steps:
     """`boxes_past_steps` for the frames of one video, in order, only where it is needed.
 
     Looking past steps costs more than the plain search: 3.9 ms against 1.3 on the 640x480
     sample (a sheet on a wooden desk, whose grain beside the sheet's edge is left in pieces),
-    2.2 against 1.5 on the 1280x720 one, and finds nothing more there. So every STEPS_EVERY-th
-    frame is searched both ways; while looking past steps finds a mark the plain search misses
-    (a shadow's border crosses the page), every frame is searched that way.
+    2.2 against 1.5 on the 1280x720 one, and finds the same marks there. So every
+    STEPS_EVERY-th frame is searched both ways; while the two find different marks (a shadow's
+    border crosses the page and hides digits; a colored sticky note on a white wall, whose
+    edges the plain search takes for 1s), every frame is searched past steps.
     """
 
     def __init__(self, every: int = STEPS_EVERY) -> None:
@@ -752,9 +764,7 @@ class Steps:
             return find(small, factor, shape, raw)
         plain = boxes_in(small, factor, shape, raw)
         past = boxes_past_steps(small, factor, shape, raw)
-        self.past = bool(len(past)) and (
-            not len(plain) or bool((box_iou(past, plain).max(axis=1) < STEPS_NEW_IOU).any())
-        )
+        self.past = differ(plain, past)
         self.wait = self.every - 1
         return past if self.past else plain
 

@@ -206,6 +206,48 @@ def test_a_digit_filling_a_sticky_note_on_a_dark_desk_is_found(
     assert len(found) and box_iou(np.float32([box]), found.xyxy).max() >= 0.6
 
 
+NOTE_COLORS = [(120, 235, 250), (190, 140, 250), (235, 200, 120), (150, 240, 170), (80, 170, 250)]
+
+
+def sticky_wall(mnist, rng, shape=(480, 640)) -> tuple[np.ndarray, np.ndarray, list]:
+    """A light, grainy wall with six sticky notes (yellow, pink, blue, green or orange, turned
+    up to 10 degrees), a digit written on each: (BGR float32 image, boxes, digits)."""
+    wall = np.empty((*shape, 3), np.float32)
+    wall[:] = (215, 218, 220)
+    wall += cv2.GaussianBlur(rng.normal(0, 8, shape).astype(np.float32), (0, 0), 1.2)[..., None]
+    boxes, digits = [], []
+    for i in range(6):
+        side = int(rng.integers(100, 130))
+        x = 40 + (shape[1] - 160) // 3 * (i % 3) + int(rng.integers(0, 30))
+        y = 40 + (shape[0] - 80) // 2 * (i // 3) + int(rng.integers(0, 30))
+        turn = float(rng.uniform(-10, 10))
+        note = cv2.boxPoints(((x + side / 2, y + side / 2), (side, side), turn))
+        cv2.fillPoly(wall, [note.astype(np.int32)], NOTE_COLORS[int(rng.integers(0, 5))])
+        index, height = int(rng.integers(0, 10000)), int(side * rng.uniform(0.5, 0.7))
+        left, top = int(x + side / 2 - 0.35 * height), int(y + (side - height) / 2)
+        boxes.append(written_digit(wall, mnist["x_test"][index], left, top, height, 30))
+        digits.append(int(mnist["y_test"][index]))
+    return wall, np.float32(boxes), digits
+
+
+def test_digits_on_colored_sticky_notes_on_a_white_wall_are_read(mnist, shipped_model):
+    # A pink, blue or orange note is darker than the wall: the threshold marks a band inside its
+    # edges, which swallowed the digits near them and was read as 1s. Measured on these 4
+    # walls: 24 of 24 read right, no false digits (19 of 24 and 8 false digits before).
+    classifier = Classifier(shipped_model)
+    right = false = 0
+    for seed in range(4):
+        wall, boxes, digits = sticky_wall(mnist, np.random.default_rng(seed))
+        wall = cv2.GaussianBlur(wall, (3, 3), 0.8)
+        gray = cv2.cvtColor(np.clip(wall, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+        found = classifier.classify(find_candidates(gray))
+        found = found[is_digit(found, 0.6)]
+        iou = box_iou(boxes, found.xyxy)
+        right += int(((iou.max(axis=1) >= 0.4) & (found.digit[iou.argmax(axis=1)] == digits)).sum())
+        false += int((iou.max(axis=0) < 0.3).sum())
+    assert right >= 22 and false <= 2, (right, false)
+
+
 @pytest.mark.parametrize("index", range(4))
 def test_a_digit_in_a_drawn_box_is_found_apart_from_the_box(mnist, index):
     frame = np.full((480, 640, 3), 225, np.uint8)
@@ -408,6 +450,17 @@ def test_the_samples_are_not_searched_past_steps(mnist):
             small, factor = downscale(gray)
             steps(small, factor, gray.shape, threshold(small))
             assert not steps.past
+
+
+def test_a_video_looks_past_steps_where_the_plain_search_finds_other_marks(mnist):
+    # On this wall the plain search finds every digit, and a note's edge besides (a 1): looking
+    # past steps finds no digit more, but the reading differs, so it is to be used.
+    wall, _, _ = sticky_wall(mnist, np.random.default_rng(7), (520, 680))
+    frame = np.clip(cv2.GaussianBlur(wall[10:490, 10:650], (3, 3), 0.8), 0, 255)
+    gray = cv2.cvtColor(frame.astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    steps = Steps(every=1)
+    steps(gray, 1.0, gray.shape, threshold(gray))
+    assert steps.past
 
 
 @pytest.mark.parametrize(
