@@ -710,9 +710,11 @@ def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return crops
 
 
-def boxes_at(gray: np.ndarray, max_side: int) -> np.ndarray:
-    """Candidate boxes found on a copy of at most `max_side`, in full-resolution pixels."""
-    return boxes_in(*downscale(gray, max_side), gray.shape)
+def boxes_at(gray: np.ndarray, max_side: int, steps: Callable | None = None) -> np.ndarray:
+    """Candidate boxes found on a copy of at most `max_side`, in full-resolution pixels;
+    `steps` as in `Search`, if not the plain search."""
+    small, factor = downscale(gray, max_side)
+    return (steps or boxes_in)(small, factor, gray.shape, threshold(small))
 
 
 def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None, paper=None) -> np.ndarray:
@@ -809,7 +811,7 @@ def find_boxes(
     if still and max(gray.shape) > DETECT_MAX_SIDE:
         factor = max(gray.shape) / DETECT_MAX_SIDE
         smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)
-        fine = boxes_at(gray, STILL_DETECT_MAX_SIDE)
+        fine = boxes_at(gray, STILL_DETECT_MAX_SIDE, search.steps)
         fine = fine[(fine[:, 3] - fine[:, 1]) < smallest]
         if len(xyxy) and len(fine):
             fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
