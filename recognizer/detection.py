@@ -728,6 +728,8 @@ def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None, paper=Non
 
 def boxes_past_steps(small: np.ndarray, factor: float, shape: tuple, raw: np.ndarray) -> np.ndarray:
     """`boxes_in`, looking past the steps in brightness of shadows' borders (`past_steps`)."""
+    if min(small.shape) < 2 * PAPER_SCALE:  # no room for a digit and a step beside it
+        return boxes_in(small, factor, shape, raw)
     paper = paper_level(small)
     return boxes_in(small, factor, shape, past_steps(small, raw, paper), paper)
 

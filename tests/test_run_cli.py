@@ -174,6 +174,15 @@ def test_unwritable_output_is_one_line(scene_video, tmp_path):
     assert "does not exist" in result.stderr
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (1, 300), (8, 8)])
+def test_tiny_images_are_read_without_error(tmp_path, shape):
+    image, log = tmp_path / "tiny.png", tmp_path / "tiny.jsonl"
+    cv2.imwrite(str(image), np.full((*shape, 3), 200, np.uint8))
+    result = runner.invoke(app, ["run", str(image), "--jsonl", str(log), "--no-display"])
+    assert result.exit_code == 0, result.output
+    assert [record["digits"] for record in read_jsonl(log)] == [[]]
+
+
 def test_a_folder_of_unrelated_images_is_read_image_by_image(mnist, tmp_path):
     # Two scans with different digits in the same places: each is read on its own, not fused
     # with the one before as if they were frames of one video.
