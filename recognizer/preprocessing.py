@@ -44,6 +44,10 @@ MIN_INK_CONTRAST = 24.0
 # shorter side. A third or half of it left the blurred strokes of small digits in the paper,
 # and so took them out of the ink.
 PAPER_CLOSING = 2 / 3
+# A crop is normalized at most this large (its longer side, px): the result is 20 px, and the
+# work grows with the crop's area times its strokes' width (a digit 360 px tall in a phone's
+# photo, thickened at full size, took 0.75 s).
+MAX_CROP_SIDE = 128
 INK_QUANTILES = np.array([0.5, 0.995, 1.0])  # noise (the paper's median), high, maximum
 
 
@@ -158,10 +162,16 @@ def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None)
     """A dark-on-light grayscale crop (uint8, HxW) as a 28x28 uint8 MNIST-style digit.
 
     `ink_box` (x0, y0, x1, y1 in crop pixels) keeps only the ink inside it: the crop around it is
-    context for judging the paper, and any ink there belongs to a neighbour.
+    context for judging the paper, and any ink there belongs to a neighbour. A crop larger than
+    MAX_CROP_SIDE is first scaled down to it.
     """
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"to_mnist takes a non-empty 2-D grayscale crop, got shape {gray.shape}")
+    scale = MAX_CROP_SIDE / max(gray.shape)
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if ink_box is not None:
+            ink_box = tuple(round(v * scale) for v in ink_box)
     ink = extract_ink(gray)
     if ink_box is not None:
         x0, y0, x1, y1 = ink_box
