@@ -183,14 +183,20 @@ def more_evidence(a: Detections, b: Detections) -> bool:
 
 
 def recognize(found: Found, classifier: Classifier, min_confidence: float) -> Detections:
-    """One frame's digits, from its candidates: cut, split, classified, straightened."""
+    """One frame's digits, from its candidates: cut, split, classified, straightened.
+
+    The model reads all candidates in one batched call; the pieces of wide candidates not read
+    surely whole (touching digits) in a second one, only when there are such pieces, and the
+    upright crops of tilted lines in a third (`deskew`). Splitting every wide candidate up
+    front took 5 crops for each word of a page of text (12 fps on 720p video, 33-47 now).
+    """
     candidates = found.candidates
     if candidates is None:
         candidates = detection.candidates_at(found.gray, found.boxes)
-    pieces, origin = splitting.split_hypotheses(found.gray, candidates)
-    readings = classifier.classify(Detections.concatenate([candidates, pieces]))
-    n = len(candidates)
-    detections = splitting.resolve(readings[:n], readings[n:], origin, min_confidence)
+    readings = classifier.classify(candidates)
+    pieces, origin = splitting.split_hypotheses(found.gray, readings)
+    pieces = classifier.classify(pieces) if len(pieces) else pieces
+    detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
     return detection.suppress_nested(detections)

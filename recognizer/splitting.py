@@ -1,8 +1,9 @@
 """Touching digits: a candidate much wider than one digit is also read as two or three digits.
 
 - `split_hypotheses` cuts every candidate wider than SPLIT_ASPECT into 2 (and, when wide enough,
-  3) pieces at the columns with the least ink near the expected boundaries;
-- the pieces are classified in the same single model call as the frame's other crops;
+  3) pieces at the columns with the least ink near the expected boundaries, unless the model
+  read it whole at SURE or more;
+- the pieces are classified in one more model call, after the frame's candidates;
 - `resolve` keeps, per wide candidate, the reading with the best joint confidence: the single
   reading (its confidence, also when it is "not a digit") or a split (the product of its pieces'
   confidences, every piece a digit). A mark the model confidently rejects whole is not cut into
@@ -19,6 +20,7 @@ from recognizer.preprocessing import extract_ink
 SPLIT_ASPECT = 1.1  # width / height above which a candidate may be two digits
 THREE_ASPECT = 1.7  # ... or three
 SEARCH = 0.15  # how far from the expected boundary a cut may move, relative to the width
+SURE = 0.999  # a candidate read at least this confidently is not cut (`split_hypotheses`)
 
 
 def cut_columns(column_ink: np.ndarray, parts: int) -> list[int]:
@@ -34,11 +36,19 @@ def cut_columns(column_ink: np.ndarray, parts: int) -> list[int]:
 
 
 def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detections, np.ndarray]:
-    """Pieces of the wide candidates, and per piece (candidate index, number of pieces)."""
+    """Pieces of the wide candidates, and per piece (candidate index, number of pieces).
+
+    The candidates come read: one read at SURE or more, as a digit or as "not a digit", is not
+    cut. A split wins only where its pieces' joint confidence is higher (`resolve`), so every
+    piece would have to be read at more than SURE. (Measured: no split won over a reading above
+    0.98 in the samples, 14 generated scenes, 15 mark videos and a page of text.) A page of
+    words, each one wide and surely "not a digit", is not cut into 5 pieces a word.
+    """
     boxes, origin = [], []
+    sure = candidates.confidence >= SURE
     for i, (x0, y0, x1, y1) in enumerate(candidates.xyxy.astype(int)):
         width, height = x1 - x0, max(y1 - y0, 1)
-        if width / height < SPLIT_ASPECT:
+        if width / height < SPLIT_ASPECT or sure[i]:
             continue
         column_ink = extract_ink(gray[y0:y1, x0:x1]).sum(axis=0)
         for parts in (2, 3):

@@ -24,7 +24,7 @@ from recognizer.detection import (
 from recognizer.grouping import group_numbers
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.samples import SceneSpec, scene_frames
-from recognizer.splitting import resolve
+from recognizer.splitting import resolve, split_hypotheses
 from recognizer.tracking import Tracker
 
 does_not_raise = contextlib.nullcontext
@@ -587,3 +587,18 @@ def test_resolve_picks_the_more_confident_reading(single, pieces, expected):
     ).replace(confidence=np.array([c for _, c in pieces], np.float32))
     origin = np.array([[0, 2], [0, 2]])
     assert list(resolve(whole, parts, origin, min_joint=0.6).digit) == expected
+
+
+@pytest.mark.parametrize(
+    ("single", "pieces"),
+    [((NOT_DIGIT, 0.5), 2), ((7, 0.98), 2), ((NOT_DIGIT, 0.9995), 0), ((7, 0.9995), 0)],
+)
+def test_a_wide_mark_read_surely_whole_is_not_cut(single, pieces):
+    # Only a split whose every piece is read more surely could win; a page of words, each
+    # surely "not a digit", took 5 crops a word to read (12 fps on 720p video, 33-47 now).
+    gray = np.full((60, 120), 230, np.uint8)
+    cv2.putText(gray, "00", (12, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 4)
+    read = batch([[10, 10, 70, 50]], digit=np.array([single[0]])).replace(
+        confidence=np.array([single[1]], np.float32)
+    )
+    assert len(split_hypotheses(gray, read)[0]) == pieces
