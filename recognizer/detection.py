@@ -28,8 +28,8 @@ Method:
   arm); digits side by side stay apart, and a mark wholly inside another box (a digit in a
   drawn box, or on a sticky note that the threshold outlines against a dark desk) stays apart,
   and so does a piece touching the frame's edge (the desk beyond the sheet);
-- at most MAX_CANDIDATES per frame, the most ink-like first, so a frame of noise cannot blow up the
-  per-frame time.
+- at most MAX_CANDIDATES per video frame (STILL_MAX_CANDIDATES per still), the tallest first, so
+  a frame of text or texture cannot blow up the per-frame time.
 """
 
 from collections.abc import Callable
@@ -78,7 +78,10 @@ MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stac
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
-MAX_CANDIDATES = 48
+# Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
+# of text or texture is bounded; a photo of a page may hold hundreds of digits.
+MAX_CANDIDATES = 128
+STILL_MAX_CANDIDATES = 512
 MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
 STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`filling_boxes`)
 FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
@@ -630,9 +633,9 @@ def candidate_boxes(
             stats[i, 1] = shaded_surround(smooth, boxes[i], paper)
     keep &= stats[:, 1] <= MAX_DARK_RING
     boxes = boxes[keep]
-    # Prefer digit-sized, ink-dense boxes when there are too many (a frame full of texture).
+    # Tallest first: `find_boxes` keeps the first MAX_CANDIDATES when there are too many.
     order = np.argsort(-(boxes[:, 3] - boxes[:, 1]))
-    return boxes[order][:MAX_CANDIDATES].astype(np.float32)
+    return boxes[order].astype(np.float32)
 
 
 def ink_contrast_and_surround(
@@ -824,7 +827,7 @@ def find_boxes(
             # The image is a crop of them: what else was found is pieces of them or neighbours.
             xyxy = xyxy[box_containment(xyxy, filling).max(axis=1) < 0.3] if len(xyxy) else xyxy
             xyxy = np.concatenate([filling, xyxy])
-    return xyxy.astype(np.float32), gray
+    return xyxy[: STILL_MAX_CANDIDATES if still else MAX_CANDIDATES].astype(np.float32), gray
 
 
 def filling_boxes(gray: np.ndarray) -> np.ndarray:
