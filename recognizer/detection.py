@@ -78,6 +78,7 @@ MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stac
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
+SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
 # of text or texture is bounded; a photo of a page may hold hundreds of digits.
 MAX_CANDIDATES = 128
@@ -528,6 +529,10 @@ def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.
     within = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
     side = (h_a <= SIDE_PIECE * h_b) & within & beside & (union_w <= MAX_ASPECT * (bottom - top))
     close |= side | side.T
+    # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it.
+    w_a = a[..., 2] - a[..., 0]
+    speck = np.maximum(w_a, h_a) <= SPECK * h_b
+    close &= ~speck & ~speck.T
     if shape is not None:
         h, w = shape
         edge = (boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= w) | (boxes[:, 3] >= h)
@@ -590,7 +595,9 @@ def candidate_boxes(
     plausible = (xywh[:, 3] >= max(3, MIN_HEIGHT_FRACTION * short / 3)) & (
         xywh[:, 3] <= MAX_HEIGHT_FRACTION * h_img
     )
-    xywh = xywh[plausible][:MAX_PIECES]
+    xywh = xywh[plausible]
+    if len(xywh) > MAX_PIECES:  # the largest, not the first found (dot-grid paper's dots)
+        xywh = xywh[np.argsort(-xywh[:, 2] * xywh[:, 3], kind="stable")[:MAX_PIECES]]
     boxes = merge_pieces(np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]), gray.shape)
     x0, y0, x1, y1 = boxes.T
     w, h = x1 - x0, y1 - y0
