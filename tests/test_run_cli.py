@@ -346,16 +346,11 @@ def test_digits_on_sticky_notes_on_a_wall_are_read_in_video(mnist, tmp_path):
 def test_a_page_full_of_digits_is_read_in_video(mnist, tmp_path):
     # 80 digits in view: a frame kept its 48 tallest candidates, and read about half of them.
     # Measured: F1 0.99 (0.73 before).
-    from tests.test_stages import written_digit
+    from tests.test_stages import digit_rows
 
     rng = np.random.default_rng(0)
     page = np.full((520, 680, 3), 228, np.float32)
-    boxes, digits = [], []
-    for i in range(80):
-        index, height = int(rng.integers(0, 10000)), int(rng.integers(26, 34))
-        x, y = 30 + 62 * (i % 10) + int(rng.integers(0, 8)), 30 + 58 * (i // 10)
-        boxes.append(written_digit(page, mnist["x_test"][index], x, y, height, 35))
-        digits.append(int(mnist["y_test"][index]))
+    boxes, digits = digit_rows(page, mnist, rng, 80, 10, (30, 30), (62, 58), (26, 34), 8)
     assert f1_of_filmed(tmp_path, [(page, boxes, digits)], rng) >= 0.95
 
 
