@@ -7,9 +7,9 @@ Method:
   whole with a 12 MP phone: digits 1-3% of its height), and one on a copy padded with paper for
   a digit that fills it (a photo cropped to one digit);
 - long, thin, nearly straight vertical lines (squared paper's grid, a notebook's margin) are
-  erased from the frame first, with the grid's horizontal lines, and so are boxes drawn around
-  digits (a form's fields): digits written over or against them would otherwise join them and
-  be lost, and their crops would carry the lines;
+  erased from the frame first, with the grid's horizontal lines, and so are boxes and circles
+  drawn around digits (a form's fields, an exam's answers): digits written over or against them
+  would otherwise join them and be lost, and their crops would carry the lines;
 - adaptive mean threshold with a block relative to the frame size: dark ink on light paper under
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
@@ -117,6 +117,10 @@ LINE_BAND_PX = 7  # erased along a line: the line, its blurred edges and the fit
 LINE_CLOSING_PX = 11  # the closing across a line that erases it
 INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
 BOX_FILL = 0.9  # a drawn box's outline fills its bounding rectangle (`box_sides`)
+CIRCLE_FIT = 0.08  # a drawn circle's outline is this close to an ellipse (`circle_segments`)
+CIRCLE_MARK = 0.3  # ... and holds a mark this share of its hole's height ...
+CIRCLE_THIN = 0.12  # ... a thin one: its line at most this share of its width
+CIRCLE_TAKEN = 0.15  # ... or one touching it that takes this share of the hole (or splits it)
 RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
 
 
@@ -394,12 +398,13 @@ def ruling(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
 
 
 def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(vertical, horizontal) sides of boxes drawn in an ink mask (a form's fields, a cell).
+    """(vertical, horizontal) sides of boxes drawn in an ink mask (a form's fields, a cell),
+    with the segments along circles drawn around digits (`circle_segments`).
 
     A box is a thin outline around a hole nearly as large as itself: its outer contour fills
     BOX_FILL of its bounding rectangle (a written 0, an ellipse, fills about 0.79) and its
     holes together (a digit touching the box from inside splits the hole) reach within
-    LINE_WIDTH_PX of every side.
+    LINE_WIDTH_PX of every side. Such outlines that fill less are looked at as circles.
     """
     none = np.zeros((0, 4), np.float32)
     contours, hierarchy = cv2.findContours(raw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -408,11 +413,11 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h_img, w_img = raw.shape
     smallest = max(MIN_HEIGHT_PX, MIN_HEIGHT_FRACTION * min(h_img, w_img, SIZE_REFERENCE_PX))
     vertical, horizontal = [], []
-    for outer in np.flatnonzero((hierarchy[0][:, 3] == -1) & (hierarchy[0][:, 2] != -1)):
+    outers = np.flatnonzero(hierarchy[0][:, 3] == -1)
+    marks = np.array([cv2.boundingRect(contours[i]) for i in outers]).reshape(-1, 4)
+    for outer in outers[hierarchy[0][outers, 2] != -1]:
         x, y, w, h = cv2.boundingRect(contours[outer])
         if min(w, h) < smallest or h > MAX_HEIGHT_FRACTION * h_img:
-            continue
-        if cv2.contourArea(contours[outer]) < BOX_FILL * w * h:
             continue
         holes, child = [], hierarchy[0][outer][2]
         while child != -1:
@@ -421,6 +426,13 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         hx, hy, hw, hh = cv2.boundingRect(np.concatenate(holes))  # a digit may split the hole
         insets = np.array([hx - x, hy - y, x + w - hx - hw, y + h - hy - hh])
         if insets.min() < 0 or insets.max() > LINE_WIDTH_PX:
+            continue
+        if cv2.contourArea(contours[outer]) < BOX_FILL * w * h:
+            inside = marks[:, 3] >= CIRCLE_MARK * hh  # another mark, in the hole
+            inside &= (marks[:, 0] > hx) & (marks[:, 1] > hy)
+            inside &= (marks[:, 0] + marks[:, 2] < hx + hw) & (marks[:, 1] + marks[:, 3] < hy + hh)
+            for x0, y0, x1, y1 in circle_segments(contours[outer], holes, insets, inside.any()):
+                (vertical if abs(y1 - y0) > abs(x1 - x0) else horizontal).append([x0, y0, x1, y1])
             continue
         left, top, right, bottom = (
             x + insets[0] / 2,
@@ -431,6 +443,48 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vertical += [[left, y, left, y + h], [right, y, right, y + h]]
         horizontal += [[x, top, x + w, top], [x, bottom, x + w, bottom]]
     return np.float32(vertical).reshape(-1, 4), np.float32(horizontal).reshape(-1, 4)
+
+
+def circle_segments(outline: np.ndarray, holes: list, insets: np.ndarray, mark_inside: bool):
+    """The segments (x0, y0, x1, y1) along a circle drawn around a digit, or none.
+
+    A circle is an outline close to an ellipse all along (CIRCLE_FIT), around a hole nearly as
+    large as itself, its line at most CIRCLE_THIN of its width. A 0 written with a pen is one
+    too: a circle holds a mark, either apart inside its hole (`mark_inside`), or touching it
+    from inside, which splits the hole or takes CIRCLE_TAKEN of it. (A 0 with a slash through it
+    is taken for a circled 1.) The segments run along the middle of the circle's line.
+    """
+    if len(outline) < 5:
+        return []
+    (cx, cy), (width, height), angle = cv2.fitEllipse(outline)
+    if min(width, height) <= 0:
+        return []
+    t = np.radians(angle)
+    # The outline's corners only (CHAIN_APPROX_SIMPLE): a rectangle's four lie on an ellipse.
+    corners = outline.reshape(-1, 2).astype(np.float32)
+    sides = np.roll(corners, -1, axis=0) - corners
+    steps = np.maximum(1, np.abs(sides).max(axis=1).astype(int))
+    points = (
+        np.repeat(corners, steps, axis=0)
+        + np.repeat(sides / steps[:, None], steps, axis=0)
+        * (np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps))[:, None]
+    )
+    points -= (cx, cy)
+    u = (points[:, 0] * np.cos(t) + points[:, 1] * np.sin(t)) / (width / 2)
+    v = (-points[:, 0] * np.sin(t) + points[:, 1] * np.cos(t)) / (height / 2)
+    if np.abs(np.hypot(u, v) - 1).mean() > CIRCLE_FIT:
+        return []
+    areas = sorted((cv2.contourArea(hole) for hole in holes), reverse=True)
+    ring = insets.mean()
+    if ring > CIRCLE_THIN * min(width, height):  # a 0 written with a thick pen
+        return []
+    interior = np.pi / 4 * max(width - 2 * ring, 1) * max(height - 2 * ring, 1)
+    split = len(areas) > 1 and areas[1] >= CIRCLE_TAKEN * sum(areas)
+    if not (mark_inside or split or sum(areas) < (1 - CIRCLE_TAKEN) * interior):
+        return []
+    axes = (max(1, round((width - ring) / 2)), max(1, round((height - ring) / 2)))
+    poly = cv2.ellipse2Poly((round(cx), round(cy)), axes, round(angle), 0, 360, 10)
+    return np.concatenate([poly[:-1], poly[1:]], axis=1).tolist()
 
 
 class Ruling:
