@@ -147,6 +147,12 @@ def written_digit(image, digit, x: int, y: int, height: int, ink=30, thin: bool 
     return [x, y, x + width, y + height]
 
 
+def photographed(page: np.ndarray, rng) -> np.ndarray:
+    """A float BGR page as a camera sees it: slightly blurred, with noise; uint8 grayscale."""
+    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
+    return cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+
+
 def digit_rows(
     page, mnist, rng, count: int, columns: int, origin: tuple, step: tuple, heights: tuple, jitter
 ) -> tuple[list, list]:
@@ -282,8 +288,7 @@ def circled_page(mnist, margin: float, seed: int) -> tuple[np.ndarray, np.ndarra
         axes = (round(radius * rng.uniform(0.9, 1.1)), radius)
         centre = (round((x0 + x1) / 2), round((y0 + y1) / 2))
         cv2.ellipse(page, centre, axes, float(rng.uniform(0, 180)), 0, 360, (40, 40, 40), 2)
-    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
-    gray = cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    gray = photographed(page, rng)
     return gray, np.float32(boxes), digits
 
 
@@ -409,8 +414,7 @@ def lined_page(
     corners = np.float32(boxes)[:, [[0, 1], [2, 1], [0, 3], [2, 3]]]  # (N, 4 corners, xy)
     seen = cv2.perspectiveTransform(corners.reshape(1, -1, 2), view).reshape(-1, 4, 2)
     boxes = np.concatenate([seen.min(axis=1), seen.max(axis=1)], axis=1)
-    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
-    gray = cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    gray = photographed(page, rng)
     return gray, boxes, digits
 
 
@@ -457,8 +461,7 @@ def shadowed_page(mnist, kind: str, dark: float, seed: int) -> tuple[np.ndarray,
         cv2.fillPoly(shadow, [corners.astype(np.int32)], 1)
     shadow = cv2.GaussianBlur(shadow, (0, 0), 1.5)
     page = page * (1 - dark * shadow[..., None])
-    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
-    gray = cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    gray = photographed(page, rng)
     return gray, np.float32(boxes), digits
 
 
@@ -506,8 +509,7 @@ def dot_grid_page(mnist, spacing: int, seed: int) -> tuple[np.ndarray, np.ndarra
         for x in range(spacing // 2, 640, spacing):
             cv2.circle(page, (x, y), 2, (120, 120, 120), -1)
     boxes, digits = digit_rows(page, mnist, rng, 12, 4, (50, 50), (140, 140), (40, 70), 30)
-    page = cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape)
-    gray = cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    gray = photographed(page, rng)
     return gray, np.float32(boxes), digits
 
 
