@@ -32,6 +32,7 @@ Method:
   a frame of text or texture cannot blow up the per-frame time.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -414,7 +415,16 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     smallest = max(MIN_HEIGHT_PX, MIN_HEIGHT_FRACTION * min(h_img, w_img, SIZE_REFERENCE_PX))
     vertical, horizontal = [], []
     outers = np.flatnonzero(hierarchy[0][:, 3] == -1)
-    marks = np.array([cv2.boundingRect(contours[i]) for i in outers]).reshape(-1, 4)
+    marks = []  # the boxes of all outer contours, found once a circle is to be judged
+
+    def mark_in(hx: int, hy: int, hw: int, hh: int) -> bool:
+        """Whether another mark lies in a hole with this bounding box."""
+        if not marks:
+            marks.append(np.array([cv2.boundingRect(contours[i]) for i in outers]).reshape(-1, 4))
+        x, y, w, h = marks[0].T
+        inside = (h >= CIRCLE_MARK * hh) & (x > hx) & (y > hy) & (x + w < hx + hw)
+        return bool((inside & (y + h < hy + hh)).any())
+
     for outer in outers[hierarchy[0][outers, 2] != -1]:
         x, y, w, h = cv2.boundingRect(contours[outer])
         if min(w, h) < smallest or h > MAX_HEIGHT_FRACTION * h_img:
@@ -428,10 +438,8 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if insets.min() < 0 or insets.max() > LINE_WIDTH_PX:
             continue
         if cv2.contourArea(contours[outer]) < BOX_FILL * w * h:
-            inside = marks[:, 3] >= CIRCLE_MARK * hh  # another mark, in the hole
-            inside &= (marks[:, 0] > hx) & (marks[:, 1] > hy)
-            inside &= (marks[:, 0] + marks[:, 2] < hx + hw) & (marks[:, 1] + marks[:, 3] < hy + hh)
-            for x0, y0, x1, y1 in circle_segments(contours[outer], holes, insets, inside.any()):
+            holds_mark = functools.partial(mark_in, hx, hy, hw, hh)
+            for x0, y0, x1, y1 in circle_segments(contours[outer], holes, insets, holds_mark):
                 (vertical if abs(y1 - y0) > abs(x1 - x0) else horizontal).append([x0, y0, x1, y1])
             continue
         left, top, right, bottom = (
@@ -445,12 +453,14 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.float32(vertical).reshape(-1, 4), np.float32(horizontal).reshape(-1, 4)
 
 
-def circle_segments(outline: np.ndarray, holes: list, insets: np.ndarray, mark_inside: bool):
+def circle_segments(
+    outline: np.ndarray, holes: list, insets: np.ndarray, holds_mark: Callable[[], bool]
+):
     """The segments (x0, y0, x1, y1) along a circle drawn around a digit, or none.
 
     A circle is an outline close to an ellipse all along (CIRCLE_FIT), around a hole nearly as
     large as itself, its line at most CIRCLE_THIN of its width. A 0 written with a pen is one
-    too: a circle holds a mark, either apart inside its hole (`mark_inside`), or touching it
+    too: a circle holds a mark, either apart inside its hole (`holds_mark()`), or touching it
     from inside, which splits the hole or takes CIRCLE_TAKEN of it. (A 0 with a slash through it
     is taken for a circled 1.) The segments run along the middle of the circle's line.
     """
@@ -459,8 +469,17 @@ def circle_segments(outline: np.ndarray, holes: list, insets: np.ndarray, mark_i
     (cx, cy), (width, height), angle = cv2.fitEllipse(outline)
     if min(width, height) <= 0:
         return []
+    ring = insets.mean()
+    if ring > CIRCLE_THIN * min(width, height):  # a 0 written with a thick pen
+        return []
+    areas = sorted((cv2.contourArea(hole) for hole in holes), reverse=True)
+    interior = np.pi / 4 * max(width - 2 * ring, 1) * max(height - 2 * ring, 1)
+    split = len(areas) > 1 and areas[1] >= CIRCLE_TAKEN * sum(areas)
+    if not (split or sum(areas) < (1 - CIRCLE_TAKEN) * interior or holds_mark()):
+        return []
+    # Last, as it costs most: the fit along the whole outline. CHAIN_APPROX_SIMPLE keeps only
+    # its corners, and a rectangle's four lie on an ellipse.
     t = np.radians(angle)
-    # The outline's corners only (CHAIN_APPROX_SIMPLE): a rectangle's four lie on an ellipse.
     corners = outline.reshape(-1, 2).astype(np.float32)
     sides = np.roll(corners, -1, axis=0) - corners
     steps = np.maximum(1, np.abs(sides).max(axis=1).astype(int))
@@ -473,14 +492,6 @@ def circle_segments(outline: np.ndarray, holes: list, insets: np.ndarray, mark_i
     u = (points[:, 0] * np.cos(t) + points[:, 1] * np.sin(t)) / (width / 2)
     v = (-points[:, 0] * np.sin(t) + points[:, 1] * np.cos(t)) / (height / 2)
     if np.abs(np.hypot(u, v) - 1).mean() > CIRCLE_FIT:
-        return []
-    areas = sorted((cv2.contourArea(hole) for hole in holes), reverse=True)
-    ring = insets.mean()
-    if ring > CIRCLE_THIN * min(width, height):  # a 0 written with a thick pen
-        return []
-    interior = np.pi / 4 * max(width - 2 * ring, 1) * max(height - 2 * ring, 1)
-    split = len(areas) > 1 and areas[1] >= CIRCLE_TAKEN * sum(areas)
-    if not (mark_inside or split or sum(areas) < (1 - CIRCLE_TAKEN) * interior):
         return []
     axes = (max(1, round((width - ring) / 2)), max(1, round((height - ring) / 2)))
     poly = cv2.ellipse2Poly((round(cx), round(cy)), axes, round(angle), 0, 360, 10)
