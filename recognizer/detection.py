@@ -710,6 +710,14 @@ def candidate_boxes(
     return boxes[order].astype(np.float32)
 
 
+def ring_window(x0: int, y0: int, x1: int, y1: int, shape: tuple) -> tuple[int, int, int, int]:
+    """A box grown by RING_FRACTION of its longer side (2 px at least), clipped to the frame:
+    the box and the ring around it that must be mostly paper."""
+    pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
+    h, w = shape
+    return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+
+
 def ink_contrast_and_surround(
     smooth: np.ndarray, box: np.ndarray, lines: np.ndarray | None = None
 ) -> tuple[float, float]:
@@ -724,9 +732,7 @@ def ink_contrast_and_surround(
     if inside.size == 0:
         return 0.0, 1.0
     low, high, _, _ = cv2.minMaxLoc(inside)
-    pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
-    h, w = smooth.shape
-    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    rx0, ry0, rx1, ry1 = ring_window(x0, y0, x1, y1, smooth.shape)
     around = smooth[ry0:ry1, rx0:rx1]
     ring_pixels = around.size - inside.size
     if ring_pixels <= 0:
@@ -749,9 +755,7 @@ def shaded_surround(smooth: np.ndarray, box: np.ndarray, paper: np.ndarray) -> f
     the desk) still counts as dark.
     """
     x0, y0, x1, y1 = (int(v) for v in box)
-    pad = max(2, int(RING_FRACTION * max(x1 - x0, y1 - y0)))
-    h, w = smooth.shape
-    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    rx0, ry0, rx1, ry1 = ring_window(x0, y0, x1, y1, smooth.shape)
     around = smooth[ry0:ry1, rx0:rx1]
     ring_pixels = around.size - (x1 - x0) * (y1 - y0)
     if ring_pixels <= 0:
