@@ -297,9 +297,8 @@ def test_digits_in_drawn_circles_are_read(mnist, shipped_model, margin):
     # A digit touching its circle was read with it, and the circle alone as 0 or 6. Measured
     # on 6 pages each, the circle 15%, 30% and 50% of the half-height away: 47, 48 and 47 of 48
     # read right, 2, 1 and 0 false digits (4, 18 and 33 of 48, with 3, 6 and 13, before).
-    classifier = Classifier(shipped_model)
     pages = [circled_page(mnist, margin, seed) for seed in range(2)]
-    assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.85
+    assert mean_read_right(pages, shipped_model) >= 0.85
 
 
 def test_written_zeros_are_no_circles(mnist):
@@ -427,6 +426,12 @@ def read_right(gray, boxes, digits, classifier) -> float:
     return float(np.mean((iou.max(axis=1) >= 0.3) & (found.digit[best] == digits)))
 
 
+def mean_read_right(pages: list, model) -> float:
+    """`read_right` averaged over pages of (gray, boxes, digits), read with the model `model`."""
+    classifier = Classifier(model)
+    return float(np.mean([read_right(*page, classifier) for page in pages]))
+
+
 @pytest.mark.parametrize(
     ("kind", "angle", "keystone"),
     [("squared", 0, 0), ("squared", -6, 0), ("squared", 0, 0.1), ("margin", 10, 0)],
@@ -438,9 +443,8 @@ def test_digits_on_squared_paper_or_across_a_margin_are_read(
     # on 6 of these pages each, read right: squared 0.93, 0.90 and (seen at an angle, its lines
     # converging) 0.92 (0.02, 0.02 and 0.02 before the lines were erased; 0.10 when all lines
     # had to share one slope), the margin at 10 degrees 0.90 (0.53).
-    classifier = Classifier(shipped_model)
     pages = [lined_page(mnist, kind, angle, seed, keystone) for seed in range(2)]
-    assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.8
+    assert mean_read_right(pages, shipped_model) >= 0.8
 
 
 def shadowed_page(mnist, kind: str, dark: float, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
@@ -472,9 +476,8 @@ def test_digits_across_a_shadows_border_are_read(mnist, shipped_model, kind, dar
     # shadow as ink. Measured on these 3 pages each: read right 1.00, 0.97 and 1.00 (0.64, 0.83
     # and 0.56 before detection looked past the border; 1.00, 0.92 and 0.92 before the crops'
     # paper was found by a closing).
-    classifier = Classifier(shipped_model)
     pages = [shadowed_page(mnist, kind, dark, seed) for seed in range(3)]
-    assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.9
+    assert mean_read_right(pages, shipped_model) >= 0.9
 
 
 def test_no_lines_are_found_in_the_samples(mnist):
@@ -519,9 +522,8 @@ def test_digits_on_dot_grid_paper_are_read(mnist, shipped_model, spacing):
     # pieces in the frame the first 400 found were kept, not the largest: whole rows of digits
     # were lost. Measured on 6 pages each, dots every 18, 24 and 30 px: 71, 72 and 72 of 72
     # read right (19, 43 and 70 before).
-    classifier = Classifier(shipped_model)
     pages = [dot_grid_page(mnist, spacing, seed) for seed in range(2)]
-    assert np.mean([read_right(*page, classifier) for page in pages]) >= 0.9
+    assert mean_read_right(pages, shipped_model) >= 0.9
 
 
 def test_a_video_looks_past_steps_where_the_plain_search_finds_other_marks(mnist):
