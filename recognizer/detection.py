@@ -80,6 +80,7 @@ MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
+REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without its tallest piece
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
 # of text or texture is bounded; a photo of a page may hold hundreds of digits.
 MAX_CANDIDATES = 128
@@ -556,7 +557,29 @@ def line_darkness(darkness: np.ndarray, segments: np.ndarray, reach: int) -> flo
 
 
 def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Merge boxes stacked over each other with a small vertical gap (pieces of one digit).
+    """The boxes of `merge_groups`' groups."""
+    return group_boxes(boxes, merge_groups(boxes, shape))
+
+
+def group_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per group (labels 0..G-1), the box around its members' boxes."""
+    merged = np.zeros((int(group.max(initial=-1)) + 1, 4), boxes.dtype)
+    merged[group] = boxes  # any member's box, then grown to all of them
+    np.minimum.at(merged[:, :2], group, boxes[:, :2])
+    np.maximum.at(merged[:, 2:], group, boxes[:, 2:])
+    return merged
+
+
+def regroup(boxes: np.ndarray, group: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`merge_groups` again, each piece merging only with pieces of its former group."""
+    return merge_groups(boxes, shape, within=group)
+
+
+def merge_groups(
+    boxes: np.ndarray, shape: tuple[int, int] | None = None, within: np.ndarray | None = None
+) -> np.ndarray:
+    """Group labels (0..G-1) of boxes stacked over each other with a small vertical gap (pieces
+    of one digit); with `within` (labels), only boxes with the same label may join.
 
     With the frame's `shape`, a piece touching the frame's edge is not merged with one that does
     not: it is a digit cut off by the edge, dropped anyway, or the desk beyond the sheet's edge,
@@ -567,7 +590,7 @@ def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.
     """
     n = len(boxes)
     if n < 2:
-        return boxes
+        return np.zeros(n, np.int64)
     a, b = boxes[:, None, :], boxes[None, :, :]
     x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
     narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
@@ -591,8 +614,8 @@ def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.
     h_a, h_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
     x_gap = np.maximum(a[..., 0], b[..., 0]) - np.minimum(a[..., 2], b[..., 2])
     beside = (x_gap <= SIDE_GAP * h_b) & (x_gap > -0.5 * (a[..., 2] - a[..., 0]))
-    within = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
-    side = (h_a <= SIDE_PIECE * h_b) & within & beside & (union_w <= MAX_ASPECT * (bottom - top))
+    spanned = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
+    side = (h_a <= SIDE_PIECE * h_b) & spanned & beside & (union_w <= MAX_ASPECT * (bottom - top))
     close |= side | side.T
     # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it.
     w_a = a[..., 2] - a[..., 0]
@@ -602,6 +625,8 @@ def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.
         h, w = shape
         edge = (boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= w) | (boxes[:, 3] >= h)
         close &= edge[:, None] == edge[None, :]
+    if within is not None:
+        close &= within[:, None] == within[None, :]
     parent = np.arange(n)
 
     def root(i: int) -> int:
@@ -613,11 +638,7 @@ def merge_pieces(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.
     for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
         parent[root(i)] = root(j)
     roots = np.array([root(i) for i in range(n)])
-    _, first, group = np.unique(roots, return_index=True, return_inverse=True)
-    merged = boxes[first]
-    np.minimum.at(merged[:, :2], group, boxes[:, :2])
-    np.maximum.at(merged[:, 2:], group, boxes[:, 2:])
-    return merged
+    return np.unique(roots, return_inverse=True)[1].astype(np.int64)
 
 
 def remove_rules(mask: np.ndarray) -> np.ndarray:
@@ -644,7 +665,13 @@ def candidate_boxes(
 ) -> np.ndarray:
     """Digit-like boxes (N, 4) xyxy in the coordinates of `gray`, best first. `raw` is
     `threshold(gray)` if already computed; with `paper` (`paper_level(gray)`), marks that
-    straddle a shadow's border are judged by the paper on each side (`shaded_surround`)."""
+    straddle a shadow's border are judged by the paper on each side (`shaded_surround`).
+
+    Merged pieces may be a digit and clutter beside it: the band the threshold leaves along the
+    sheet's edge, a shape behind a sheet held up before a room. So every piece of a group of
+    several must have paper around it by itself, and a group turned down is grouped and judged
+    again without its stray pieces (or, if none, its tallest), for up to REGROUP_ROUNDS rounds.
+    """
     mask = ink_mask(gray, raw)
     # Two-level hierarchy: outer outlines (parent -1) include marks drawn inside a box's hole.
     # (Measured: 0.15 ms on a 640x480 mask; connectedComponentsWithStats took 1.9 ms.)
@@ -654,60 +681,108 @@ def candidate_boxes(
     outer = np.flatnonzero(hierarchy[0][:, 3] == -1)
     xywh = np.array([cv2.boundingRect(contours[i]) for i in outer])
     xywh = xywh.reshape(-1, 4).astype(np.int32)
-    h_img, w_img = gray.shape
-    short = min(h_img, w_img, SIZE_REFERENCE_PX)
+    short = min(*gray.shape, SIZE_REFERENCE_PX)
     # Specks and huge regions are neither digits nor pieces of one; the rest may merge.
     plausible = (xywh[:, 3] >= max(3, MIN_HEIGHT_FRACTION * short / 3)) & (
-        xywh[:, 3] <= MAX_HEIGHT_FRACTION * h_img
+        xywh[:, 3] <= MAX_HEIGHT_FRACTION * gray.shape[0]
     )
     xywh = xywh[plausible]
     if len(xywh) > MAX_PIECES:  # the largest, not the first found (dot-grid paper's dots)
         xywh = xywh[np.argsort(-xywh[:, 2] * xywh[:, 3], kind="stable")[:MAX_PIECES]]
-    boxes = merge_pieces(np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]), gray.shape)
-    x0, y0, x1, y1 = boxes.T
-    w, h = x1 - x0, y1 - y0
-    aspect = w / np.maximum(h, 1)
-    keep = (
-        (h >= max(MIN_HEIGHT_FRACTION * short, 6))
-        & (h <= MAX_HEIGHT_FRACTION * h_img)
-        & (aspect >= MIN_ASPECT)
-        & (aspect <= MAX_TOUCHING_ASPECT)
-        & (x0 > 0)
-        & (y0 > 0)
-        & (x1 < w_img)
-        & (y1 < h_img)
-    )
-    boxes = boxes[keep]
-    if not len(boxes):
-        return np.zeros((0, 4), np.float32)
-
-    integral = cv2.integral(mask)  # sums of 255 per ink pixel
-    x0, y0, x1, y1 = boxes.T
-    ink = (integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) // 255
-    area = np.maximum((x1 - x0) * (y1 - y0), 1)
-    fill = ink / area
-    thin = (x1 - x0) / np.maximum(y1 - y0, 1) < THIN_ASPECT
-    keep = (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
-    smooth = cv2.blur(gray, (3, 3))
-    stats = np.array([ink_contrast_and_surround(smooth, b) for b in boxes]).reshape(-1, 2)
-    keep &= stats[:, 0] >= MIN_CONTRAST
-    boxed = keep & (stats[:, 1] > MAX_DARK_RING)
-    if boxed.any():
-        # Thin lines close around a mark (a form's box, a table's cell) are no dark surroundings:
-        # those marks are judged again without the mask's thin ink.
-        lines = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, square(LINE_WIDTH_PX)))
-        for i in np.flatnonzero(boxed):
-            stats[i, 1] = ink_contrast_and_surround(smooth, boxes[i], lines)[1]
-    shaded = keep & (stats[:, 1] > MAX_DARK_RING)
-    if paper is not None and shaded.any():
-        # Across a shadow's border, shadowed paper is paper, not dark surroundings.
-        for i in np.flatnonzero(shaded):
-            stats[i, 1] = shaded_surround(smooth, boxes[i], paper)
-    keep &= stats[:, 1] <= MAX_DARK_RING
-    boxes = boxes[keep]
+    pieces = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+    judge = Judge(gray, mask, paper)
+    group = merge_groups(pieces, gray.shape)
+    found = []
+    for _ in range(REGROUP_ROUNDS + 1):
+        boxes = group_boxes(pieces, group)
+        keep = judge(boxes)
+        several = (np.bincount(group) > 1)[group]  # per piece: one of several in its group
+        if not several.any():
+            found.append(boxes[keep])
+            break
+        # Each piece of several must be a mark on paper itself, not clutter beside the sheet.
+        stray = np.zeros(len(pieces), bool)
+        stray[several] = ~judge.on_paper(pieces[several])
+        keep &= np.bincount(group, weights=stray, minlength=len(boxes)) == 0
+        found.append(boxes[keep])
+        # The groups turned down are judged again without their stray pieces, or else without
+        # their tallest piece.
+        height = pieces[:, 3] - pieces[:, 1]
+        order = np.lexsort((-height, group))  # by group, the tallest piece first
+        tallest = np.zeros(len(pieces), bool)
+        tallest[order[np.r_[True, group[order][1:] != group[order][:-1]]]] = True
+        any_stray = np.bincount(group, weights=stray, minlength=len(boxes)) > 0
+        again = ~keep[group] & several & ~stray & (any_stray[group] | ~tallest)
+        if not again.any():
+            break
+        pieces, group = pieces[again], regroup(pieces[again], group[again], gray.shape)
+    boxes = np.concatenate(found)
     # Tallest first: `find_boxes` keeps the first MAX_CANDIDATES when there are too many.
     order = np.argsort(-(boxes[:, 3] - boxes[:, 1]))
     return boxes[order].astype(np.float32)
+
+
+class Judge:
+    """Which boxes of a frame's ink `mask` are digit-like: size relative to the frame, aspect,
+    ink density, contrast of ink on paper, and mostly paper around them (`__call__`)."""
+
+    def __init__(self, gray: np.ndarray, mask: np.ndarray, paper: np.ndarray | None) -> None:
+        self.gray, self.mask, self.paper = gray, mask, paper
+        self.integral = cv2.integral(mask)  # sums of 255 per ink pixel
+        self.smooth = cv2.blur(gray, (3, 3))
+
+    @functools.cached_property
+    def lines(self) -> np.ndarray:
+        """The mask's thin ink (lines), nonzero."""
+        mask = self.mask
+        return cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, square(LINE_WIDTH_PX)))
+
+    def __call__(self, boxes: np.ndarray) -> np.ndarray:
+        h_img, w_img = self.gray.shape
+        short = min(h_img, w_img, SIZE_REFERENCE_PX)
+        x0, y0, x1, y1 = boxes.T
+        w, h = x1 - x0, y1 - y0
+        aspect = w / np.maximum(h, 1)
+        keep = (
+            (h >= max(MIN_HEIGHT_FRACTION * short, 6))
+            & (h <= MAX_HEIGHT_FRACTION * h_img)
+            & (aspect >= MIN_ASPECT)
+            & (aspect <= MAX_TOUCHING_ASPECT)
+            & (x0 > 0)
+            & (y0 > 0)
+            & (x1 < w_img)
+            & (y1 < h_img)
+        )
+        if not keep.any():
+            return keep
+        integral = self.integral
+        ink = (integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) // 255
+        fill = ink / np.maximum(w * h, 1)
+        thin = aspect < THIN_ASPECT
+        keep &= (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
+        stats = np.zeros((len(boxes), 2))
+        for i in np.flatnonzero(keep):
+            stats[i] = ink_contrast_and_surround(self.smooth, boxes[i])
+        keep &= stats[:, 0] >= MIN_CONTRAST
+        keep[keep] = self.paper_around(boxes[keep], stats[keep, 1])
+        return keep
+
+    def on_paper(self, boxes: np.ndarray) -> np.ndarray:
+        """Whether each box has mostly paper around it (at most MAX_DARK_RING dark)."""
+        ring = [ink_contrast_and_surround(self.smooth, b)[1] for b in boxes]
+        return self.paper_around(boxes, np.array(ring))
+
+    def paper_around(self, boxes: np.ndarray, ring: np.ndarray) -> np.ndarray:
+        """`on_paper`, from the dark shares of the rings around the boxes."""
+        # Thin lines close around a mark (a form's box, a table's cell) are no dark
+        # surroundings: those marks are judged again without the mask's thin ink.
+        for i in np.flatnonzero(ring > MAX_DARK_RING):
+            ring[i] = ink_contrast_and_surround(self.smooth, boxes[i], self.lines)[1]
+        if self.paper is not None:
+            # Across a shadow's border, shadowed paper is paper, not dark surroundings.
+            for i in np.flatnonzero(ring > MAX_DARK_RING):
+                ring[i] = shaded_surround(self.smooth, boxes[i], self.paper)
+        return ring <= MAX_DARK_RING
 
 
 def ring_window(x0: int, y0: int, x1: int, y1: int, shape: tuple) -> tuple[int, int, int, int]:
