@@ -3,8 +3,9 @@
 Method:
 - work on a copy no larger than DETECT_MAX_SIDE (boxes are mapped back to full resolution, and
   crops are cut from the full-resolution frame); a still (image, folder) gets a second pass on a
-  copy of up to STILL_DETECT_MAX_SIDE for digits too small for the first (a page photographed
-  whole with a 12 MP phone: digits 1-3% of its height), and one on a copy padded with paper for
+  copy of up to FINE_DETECT_MAX_SIDE for digits too small for the first (a page photographed
+  whole with a 12 MP phone: digits 1-3% of its height; a video gets it only where such digits
+  are read, see the pipeline's `Fine`), and one on a copy padded with paper for
   a digit that fills it (a photo cropped to one digit);
 - long, thin, nearly straight vertical lines (squared paper's grid, a notebook's margin) are
   erased from the frame first, with the grid's horizontal lines, and so are boxes and circles
@@ -43,7 +44,8 @@ from recognizer.core import Detections, box_containment, box_iou
 from recognizer.preprocessing import quantiles_u8, square, to_mnist
 
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
-STILL_DETECT_MAX_SIDE = 2048  # images: time matters less than the small digits of a photo
+FINE_DETECT_MAX_SIDE = 2048  # the fine pass, for digits too small for that copy (`find_boxes`)
+FINE_OVERLAP = 1.5  # ... and up to this many times the first pass's smallest (`small_boxes`)
 # Size limits are relative to the frame's shorter side up to this many pixels (a webcam frame's);
 # on a larger detection copy (a still) the smallest digit stays MIN_HEIGHT_FRACTION of it.
 SIZE_REFERENCE_PX = 480
@@ -915,11 +917,15 @@ class Steps:
         self.wait = 0
         self.past = False
 
+    @property
+    def now(self) -> Callable:
+        """The search chosen at the last check: `boxes_past_steps` or `boxes_in`."""
+        return boxes_past_steps if self.past else boxes_in
+
     def __call__(self, small: np.ndarray, factor: float, shape: tuple, raw: np.ndarray):
         if self.wait:
             self.wait -= 1
-            find = boxes_past_steps if self.past else boxes_in
-            return find(small, factor, shape, raw)
+            return self.now(small, factor, shape, raw)
         plain = boxes_in(small, factor, shape, raw)
         past = boxes_past_steps(small, factor, shape, raw)
         self.past = differ(plain, past)
@@ -945,16 +951,16 @@ EVERY_FRAME = Search()
 
 
 def find_boxes(
-    gray: np.ndarray, still: bool = False, search: Search = EVERY_FRAME
+    gray: np.ndarray, still: bool = False, search: Search = EVERY_FRAME, fine: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame, and the
     frame they were found in: `gray` itself, or a copy with grid and margin lines erased, from
     which the crops are to be cut too. `search` says how lines and shadows are looked for.
 
-    For a still (an image, a folder's scan), a second pass on a copy of up to
-    STILL_DETECT_MAX_SIDE adds the digits too small for the first; what the first pass finds is
-    kept as it is. A still may also be a photo cropped to a digit or number (`filling_boxes`):
-    digits that fill it replace whatever was found inside them (their pieces).
+    With `fine` (a still's default), a second pass on a copy of up to FINE_DETECT_MAX_SIDE adds
+    the digits too small for the first (`small_boxes`); what the first pass finds is kept as
+    it is. A still may also be a photo cropped to a digit or number (`filling_boxes`): digits
+    that fill it replace whatever was found inside them (their pieces).
     """
     small, factor = downscale(gray, DETECT_MAX_SIDE)
     raw = threshold(small)
@@ -964,14 +970,11 @@ def find_boxes(
         small, factor = downscale(gray, DETECT_MAX_SIDE)
         raw = threshold(small)
     xyxy = search.steps(small, factor, gray.shape, raw)
-    if still and max(gray.shape) > DETECT_MAX_SIDE:
-        factor = max(gray.shape) / DETECT_MAX_SIDE
-        smallest = MIN_HEIGHT_FRACTION * min(*gray.shape, SIZE_REFERENCE_PX * factor)
-        fine = boxes_at(gray, STILL_DETECT_MAX_SIDE, search.steps)
-        fine = fine[(fine[:, 3] - fine[:, 1]) < smallest]
-        if len(xyxy) and len(fine):
-            fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
-        xyxy = np.concatenate([xyxy, fine])
+    if (still if fine is None else fine) and factor > 1:
+        # A video's Steps are for its first pass; the fine one follows their current choice.
+        xyxy = np.concatenate(
+            [xyxy, small_boxes(gray, xyxy, getattr(search.steps, "now", search.steps))]
+        )
     if still:
         filling = filling_boxes(gray)
         if len(filling):
@@ -979,6 +982,32 @@ def find_boxes(
             xyxy = xyxy[box_containment(xyxy, filling).max(axis=1) < 0.3] if len(xyxy) else xyxy
             xyxy = np.concatenate([filling, xyxy])
     return xyxy[: STILL_MAX_CANDIDATES if still else MAX_CANDIDATES].astype(np.float32), gray
+
+
+def first_pass_min_height(shape: tuple[int, int]) -> float:
+    """The height in frame pixels below which the first pass (on a copy of DETECT_MAX_SIDE)
+    finds no mark: MIN_HEIGHT_FRACTION of the shorter side, up to SIZE_REFERENCE_PX on the
+    copy."""
+    factor = max(1.0, max(shape) / DETECT_MAX_SIDE)
+    return MIN_HEIGHT_FRACTION * min(*shape, SIZE_REFERENCE_PX * factor)
+
+
+def fine_pass_max_height(shape: tuple[int, int]) -> float:
+    """The height in frame pixels up to which the fine pass keeps marks: FINE_OVERLAP times the
+    first pass's smallest, as a mark near that size measures a pixel more or less on either
+    copy, and each pass would leave it to the other."""
+    return FINE_OVERLAP * first_pass_min_height(shape)
+
+
+def small_boxes(gray: np.ndarray, xyxy: np.ndarray, steps: Callable = boxes_past_steps):
+    """The fine pass: marks found on a copy of up to FINE_DETECT_MAX_SIDE that are too small
+    for the first pass, or near that size, and not inside its boxes `xyxy`; `steps` as in
+    `Search`."""
+    fine = boxes_at(gray, FINE_DETECT_MAX_SIDE, steps)
+    fine = fine[(fine[:, 3] - fine[:, 1]) < fine_pass_max_height(gray.shape)]
+    if len(xyxy) and len(fine):
+        fine = fine[box_containment(fine, xyxy).max(axis=1) < 0.5]
+    return fine
 
 
 def filling_boxes(gray: np.ndarray) -> np.ndarray:

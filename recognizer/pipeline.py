@@ -48,6 +48,7 @@ DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
 # stays dark ink). A still is read both ways; a video every POLARITY_EVERY frames (`Polarity`).
 INVERTED_MARGIN = 1.5
 POLARITY_EVERY = 30
+FINE_EVERY = 30  # video frames between fine searches for digits too small for the first pass
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Found:
     other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
     light: bool = False  # read as light ink on a dark ground
     dark: bool = False  # the frame is on a dark ground (`detection.dark_ground`)
+    check_fine: bool = False  # searched finely to decide whether to go on (`Fine`)
 
 
 class Polarity:
@@ -121,11 +123,41 @@ class Polarity:
         return (self.frames - 1) % self.every == 0
 
 
+class Fine:
+    """Whether a video's frames larger than the detection copy also get the fine pass, for
+    digits too small for the first (`detection.small_boxes`): a page filmed whole at 1080p or
+    4K, its digits under 2% of the frame's height (22 px at 1080p, 43 at 4K) but legible.
+
+    The fine pass costs about as much as the first (15 ms on a 1080p frame), and most videos
+    need none. So every FINE_EVERY-th frame gets it (on the detection thread), and the
+    classification thread decides from each of them (`decide`) whether all frames get it until
+    the next: while it reads digits that only it can find. The frames detected ahead before the
+    first decision get it too, or a video of small digits would start with frames of none.
+    """
+
+    def __init__(self, every: int = FINE_EVERY) -> None:
+        self.on = True  # until the first decision
+        self.every = every
+        self.frames = 0
+
+    def due(self) -> tuple[bool, bool]:
+        """(whether this frame gets the fine pass, whether it is one to decide from)."""
+        check = self.frames % self.every == 0
+        self.frames += 1
+        return self.on or check, check
+
+    def decide(self, detections: Detections, shape: tuple[int, int]) -> None:
+        """Go on with the fine pass while a checked frame has digits of the sizes it keeps."""
+        heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+        self.on = bool((heights < detection.fine_pass_max_height(shape)).any())
+
+
 def detect(
     frame: Frame,
     still: bool = False,
     search: detection.Search = detection.EVERY_FRAME,
     polarity: Polarity | None = None,
+    fine: Fine | None = None,
 ) -> Found:
     """The candidate boxes of one frame (on the detection thread).
 
@@ -145,10 +177,12 @@ def detect(
     # ground (the camera turned from the board to a sheet) is read as dark ink.
     dark = detection.dark_ground(gray)
     light = dark and polarity is not None and polarity.light
-    found = find(frame, gray, still, search, light)
-    found.dark = dark
+    large = max(gray.shape) > detection.DETECT_MAX_SIDE
+    finely, check = fine.due() if fine is not None and large else (still, False)
+    found = find(frame, gray, still, search, light, finely)
+    found.dark, found.check_fine = dark, check
     if dark and (polarity is None or polarity.due()):
-        found.other = find(frame, gray, still, search, not light)
+        found.other = find(frame, gray, still, search, not light, finely)
     found.seconds = time.perf_counter() - start
     return found
 
@@ -159,11 +193,13 @@ def find(
     still: bool,
     search: detection.Search = detection.EVERY_FRAME,
     light: bool = False,
+    fine: bool | None = None,
 ) -> Found:
-    """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`."""
+    """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`;
+    `fine` as in `detection.find_boxes`."""
     if light:
         gray = cv2.bitwise_not(gray)
-    boxes, gray = detection.find_boxes(gray, still, search)  # gray: grid and margin lines erased
+    boxes, gray = detection.find_boxes(gray, still, search, fine)  # grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
     return Found(frame, gray, boxes, candidates, light=light)
@@ -239,8 +275,10 @@ def run(
         # only now and then.
         search = detection.EVERY_FRAME if still else detection.Search.video()
         polarity = None if still else Polarity()
+        fine = None if still else Fine()
         detected = map(
-            functools.partial(detect, still=still, search=search, polarity=polarity), source
+            functools.partial(detect, still=still, search=search, polarity=polarity, fine=fine),
+            source,
         )
         for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
             clock.lap("capture")
@@ -255,6 +293,8 @@ def run(
                     detections = other
                     if polarity is not None:  # the frames detected from now on
                         polarity.light = not polarity.light
+            if found.check_fine:
+                fine.decide(detections, frame.bgr.shape[:2])
             clock.lap("classify")
             detections, numbers = track(detections, tracker)
             clock.lap("track")
