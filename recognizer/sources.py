@@ -19,7 +19,8 @@ from recognizer.core import Frame
 from recognizer.errors import SourceError
 from recognizer.native import native_stderr_silenced
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+HEIF_SUFFIXES = {".heic", ".heif"}  # phones' photos (an iPhone's default), read by pillow-heif
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", *HEIF_SUFFIXES}
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
 READ_AHEAD = 4
 # A video that fails this many reads in a row before its announced end is treated as ended.
@@ -39,8 +40,30 @@ class VideoInfo:
         return self.kind in ("camera", "stream")
 
 
+def decode_image(path: Path) -> np.ndarray | None:
+    """An image file as BGR, upright by its EXIF orientation; None if it cannot be read."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        return decode_heif(path)
+    return cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def decode_heif(path: Path) -> np.ndarray | None:
+    """A HEIC/HEIF photo as BGR. OpenCV reads no HEIF; pillow-heif (libheif) does, and applies
+    the file's rotation; `exif_transpose` applies an EXIF orientation it left (none, usually)."""
+    import pillow_heif  # imported here: it loads libheif, which only these files need
+    from PIL import Image, ImageOps
+
+    pillow_heif.register_heif_opener()
+    try:
+        with Image.open(path) as image:
+            rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    except (OSError, ValueError):  # PIL.UnidentifiedImageError is an OSError
+        return None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
 def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = decode_image(path)
     if image is None:
         raise SourceError(f"cannot read image {path}: not an image file, or damaged")
     return image
@@ -144,7 +167,7 @@ def open_folder(folder: Path) -> Source:
     def frames() -> Iterator[tuple[np.ndarray, str]]:
         yield first, paths[0].name
         for path in paths[1:]:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = decode_image(path)
             if image is None:
                 source.skipped += 1
                 continue

@@ -73,6 +73,32 @@ def test_run_image_as_a_subprocess(mnist, tmp_path):
     assert readings_f1(records, truth) >= 0.85
 
 
+def test_a_phones_heic_photo_is_read_upright(mnist, tmp_path):
+    # An iPhone saves HEIC by default, which OpenCV cannot read; its pixels are stored as the
+    # sensor saw them (here turned a quarter), with an orientation to show them upright.
+    import pillow_heif
+    from PIL import Image
+
+    from recognizer.samples import write_sample
+
+    page = tmp_path / "page.png"
+    spec = SceneSpec((800, 600), frames=1, digits=9, seed=5)
+    truth = read_truth(write_sample(spec, mnist["x_test"], mnist["y_test"], page))
+    sideways = cv2.rotate(cv2.imread(str(page)), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    photo = Image.fromarray(cv2.cvtColor(sideways, cv2.COLOR_BGR2RGB))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # EXIF orientation: turn a quarter clockwise to show
+    pillow_heif.register_heif_opener()
+    photo.save(tmp_path / "IMG_0001.HEIC", quality=90, exif=exif.tobytes())
+
+    out, log = tmp_path / "annotated.png", tmp_path / "photo.jsonl"
+    photo_path = str(tmp_path / "IMG_0001.HEIC")
+    result = recognizer_cli("run", photo_path, "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    assert cv2.imread(str(out)).shape == (600, 800, 3)
+    assert readings_f1(read_jsonl(log), truth) >= 0.85
+
+
 def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
     video, _ = scene_video
     capture = cv2.VideoCapture(str(video))
@@ -136,6 +162,10 @@ def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp
         ),
         (
             lambda tmp: (tmp / "fake.png").write_text("not an image") and str(tmp / "fake.png"),
+            "cannot read image",
+        ),
+        (
+            lambda tmp: (tmp / "fake.heic").write_text("not a photo") and str(tmp / "fake.heic"),
             "cannot read image",
         ),
         (lambda tmp: (tmp / "empty").mkdir() or str(tmp / "empty"), "holds no images"),
