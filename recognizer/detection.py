@@ -78,7 +78,9 @@ RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a 
 RING_FRACTION = 0.1
 MAX_DARK_RING = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
-MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges
+MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges ...
+STACKED_GAP = 0.15  # ... or this, for pieces of alike heights (digits in rows close together)
+STACKED_ALIKE = 0.6  # heights alike: the shorter at least this share of the taller
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
@@ -604,16 +606,20 @@ def merge_groups(
     # outer one may be a frame around it (a drawn box, the desk's edge around a sticky note).
     inside = (a[..., 0] >= b[..., 0]) & (a[..., 1] >= b[..., 1]) & (a[..., 2] <= b[..., 2])
     inside &= a[..., 3] <= b[..., 3]
+    # Two pieces of alike heights over each other, apart by more than STACKED_GAP, are digits in
+    # rows (a sum written in columns), not the halves of one; a shorter piece is a 5's tail.
+    h_a, h_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
+    alike = np.minimum(h_a, h_b) >= STACKED_ALIKE * taller
+    reach = np.where(alike, STACKED_GAP, MERGE_GAP) * taller
     close = (
         (x_overlap >= MERGE_OVERLAP * narrower)
-        & (gap <= MERGE_GAP * taller)  # not of the union: two stacked digits are not one
+        & (gap <= reach)  # not of the union: two stacked digits are not one
         & (union_w <= MAX_ASPECT * (bottom - top))
         & ~inside
         & ~inside.T
     )
     # A much shorter piece right beside a taller one and within its height is a piece of it
     # too: the arm of a 4 written in two strokes that do not meet.
-    h_a, h_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
     x_gap = np.maximum(a[..., 0], b[..., 0]) - np.minimum(a[..., 2], b[..., 2])
     beside = (x_gap <= SIDE_GAP * h_b) & (x_gap > -0.5 * (a[..., 2] - a[..., 0]))
     spanned = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
