@@ -73,6 +73,10 @@ MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
 RULE_BAND_PX = 5
 RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a stroke, not a rule
+LONG_RULE_DIVISOR = 5  # ... but a line longer than width / 5 (and LONG_RULE_MIN_PX) is a rule ...
+LONG_RULE_MIN_PX = 96  # (a small image's width / 5 is as long as a digit's bar)
+LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the threshold)
+SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
 # that fills a sticky note has the desk a little way off (0.2 rejected digits filling 75% of one).
 RING_FRACTION = 0.1
@@ -655,17 +659,45 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     A vertical dilation first turns a slightly tilted thin line into a band with long horizontal
     runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees.
     Rules are thin: ink that is thick vertically (the bar of a large marker 7, the bottom of a
-    large 0) is kept, or a digit half the frame tall would lose its horizontal strokes.
+    large 0) is kept, or a digit half the frame tall would lose its horizontal strokes. A line
+    as long as a fifth of the frame (a sum's bar, an underline drawn with the digits' pen, as
+    thick as their strokes in the mask) may be thicker: up to LONG_RULE_THICKNESS_PX.
     """
     length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
     banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
-    rules = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    rules = cv2.erode(rules, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
-    thick = cv2.morphologyEx(
-        mask, cv2.MORPH_OPEN, np.ones((RULE_MAX_THICKNESS_PX + 1, 1), np.uint8)
-    )
-    rules = cv2.subtract(rules, cv2.dilate(thick, np.ones((3, 3), np.uint8)))
+
+    opened = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    lines = cv2.erode(opened, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
+    strokes = cv2.dilate(thicker_than(mask, RULE_MAX_THICKNESS_PX), SQUARE3)
+    rules = cv2.subtract(lines, strokes)
+    # Lines kept along a stretch for their thickness (not where a stroke crosses them) are
+    # judged again if long (a sum's bar, an underline), in the rows near them only; stretches
+    # and lengths are found on copies 4 times narrower (a long opening costs its length).
+    h, w = mask.shape
+    narrow = (max(1, w // 4), h)
+    kept = cv2.resize(cv2.bitwise_and(lines, strokes), narrow, interpolation=cv2.INTER_NEAREST)
+    kept = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((1, max(1, length // 4)), np.uint8))
+    near = cv2.dilate(
+        kept.any(axis=1).astype(np.uint8)[:, None],
+        np.ones((2 * LONG_RULE_THICKNESS_PX + 1, 1), np.uint8),
+    ).ravel()
+    rows = np.flatnonzero(near)  # stacked: each line with rows of its own on either side
+    if not len(rows):
+        return cv2.subtract(mask, rules)
+    long = max(w // LONG_RULE_DIVISOR, LONG_RULE_MIN_PX) // 4
+    longest = cv2.resize(lines[rows], (narrow[0], len(rows)), interpolation=cv2.INTER_NEAREST)
+    longest = cv2.morphologyEx(longest, cv2.MORPH_OPEN, np.ones((1, long), np.uint8))
+    if longest.any():
+        longest = cv2.resize(longest, (w, len(rows)), interpolation=cv2.INTER_NEAREST)
+        longest = cv2.bitwise_and(lines[rows], longest)
+        strokes = cv2.dilate(thicker_than(mask[rows], LONG_RULE_THICKNESS_PX), SQUARE3)
+        rules[rows] = cv2.max(rules[rows], cv2.subtract(longest, strokes))
     return cv2.subtract(mask, rules)
+
+
+def thicker_than(mask: np.ndarray, thickness: int) -> np.ndarray:
+    """The mask's ink in vertical runs longer than `thickness`."""
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness + 1, 1), np.uint8))
 
 
 def candidate_boxes(

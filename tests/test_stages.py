@@ -660,6 +660,36 @@ def test_digits_in_rows_close_together_are_read(mnist, shipped_model):
     assert mean_read_right(pages, shipped_model) >= 0.95
 
 
+def underlined_page(mnist, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """Three numbers, each underlined with a 3 px pen (as thick as the digits' strokes) 10-20%
+    of a digit's height below it: (gray, boxes, digits)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640, 3), 228, np.float32)
+    boxes, digits = [], []
+    for row in range(3):
+        height = int(rng.integers(45, 60))
+        count = int(rng.integers(3, 6))
+        origin = (80 + int(rng.integers(0, 40)), 60 + 140 * row)
+        found, read = digit_rows(
+            page, mnist, rng, count, count, origin, (68, 0), (height, height + 1), 1
+        )
+        boxes += found
+        digits += read
+        y = origin[1] + height + int(rng.uniform(0.1, 0.2) * height)
+        end = max(box[2] for box in found) + 10
+        cv2.line(page, (origin[0] - 10, y), (end, y + int(rng.integers(-4, 5))), (40,) * 3, 3)
+    return photographed(page, rng), np.float32(boxes), digits
+
+
+def test_underlined_numbers_are_read(mnist, shipped_model):
+    # An underline or a sum's bar drawn with the digits' pen is as thick in the mask as their
+    # strokes: kept for that, its pieces were merged with the digits over it (a 1 and a dash
+    # read as 7). A line a fifth of the frame long may now be thicker. Measured on these 6
+    # pages: 0.97 read right (0.84 before).
+    pages = [underlined_page(mnist, seed) for seed in range(6)]
+    assert mean_read_right(pages, shipped_model) >= 0.95
+
+
 def test_a_frame_of_noise_is_capped():
     noise = np.random.default_rng(0).integers(0, 256, (720, 1280), dtype=np.uint8)
     noise = cv2.GaussianBlur(noise, (0, 0), 1.5)
