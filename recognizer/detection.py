@@ -87,6 +87,8 @@ STACKED_GAP = 0.15  # ... or this, for pieces of alike heights (digits in rows c
 STACKED_ALIKE = 0.6  # heights alike: the shorter at least this share of the taller
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
+SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
+SIDE_TOP = 0.33  # ... in its top third (a 7's bar): not a minus or equals sign before a digit
 SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
 REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without its tallest piece
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
@@ -623,11 +625,14 @@ def merge_groups(
         & ~inside.T
     )
     # A much shorter piece right beside a taller one and within its height is a piece of it
-    # too: the arm of a 4 written in two strokes that do not meet.
+    # too: the arm of a 4 written in two strokes that do not meet, a 7's bar. (A flat one lower
+    # down is a minus or equals sign written close before a digit.)
     x_gap = np.maximum(a[..., 0], b[..., 0]) - np.minimum(a[..., 2], b[..., 2])
     beside = (x_gap <= SIDE_GAP * h_b) & (x_gap > -0.5 * (a[..., 2] - a[..., 0]))
     spanned = (a[..., 1] >= b[..., 1]) & (a[..., 3] <= b[..., 3])
-    side = (h_a <= SIDE_PIECE * h_b) & spanned & beside & (union_w <= MAX_ASPECT * (bottom - top))
+    flat_below_top = (h_a < SIDE_MIN * h_b) & (a[..., 1] - b[..., 1] > SIDE_TOP * h_b)
+    side = (h_a <= SIDE_PIECE * h_b) & ~flat_below_top & spanned & beside
+    side &= union_w <= MAX_ASPECT * (bottom - top)
     close |= side | side.T
     # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it.
     w_a = a[..., 2] - a[..., 0]

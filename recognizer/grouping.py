@@ -15,6 +15,11 @@ from recognizer.core import Detections
 MAX_SLOPE_DEG = 35.0
 MAX_GAP = 0.7  # of the taller digit's height
 MAX_HEIGHT_RATIO = 1.8
+# A 1 this much shorter than a digit other than 1 right beside it is punctuation: the comma of
+# "1,000" or an apostrophe is read as a 1 on its own. (An exponent is half as tall or more; a
+# tall 1 may be a line, a sudoku's or a table's, next to which a digit is no comma.)
+PUNCTUATION = 0.4
+PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 
 
 def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
@@ -36,6 +41,19 @@ def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
     # Keep a link only if it is mutual: the right digit's nearest left neighbour is this one.
     left = np.where(ok.any(axis=0), distance.argmin(axis=0), -1)
     return np.array([r if r >= 0 and left[r] == i else -1 for i, r in enumerate(right)], np.int64)
+
+
+def punctuation(xyxy: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    """Mask of the 1s that are punctuation beside a digit (see PUNCTUATION)."""
+    if len(xyxy) < 2:
+        return np.zeros(len(xyxy), bool)
+    a, b = xyxy[:, None, :], xyxy[None, :, :]  # a: the mark, b: a digit beside it
+    height_a, height_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
+    gap = np.maximum(a[..., 0] - b[..., 2], b[..., 0] - a[..., 2])
+    level = (a[..., 1] >= b[..., 1] - 0.2 * height_b) & (a[..., 3] <= b[..., 3] + 0.4 * height_b)
+    small = (height_a < PUNCTUATION * height_b) & (gap <= PUNCTUATION_GAP * height_b) & level
+    small &= (digit[:, None] == 1) & (digit[None, :] != 1)
+    return small.any(axis=1)
 
 
 def lines(xyxy: np.ndarray) -> list[list[int]]:

@@ -33,7 +33,7 @@ from recognizer.ahead import Ahead
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
-from recognizer.grouping import group_numbers
+from recognizer.grouping import group_numbers, punctuation
 from recognizer.native import keep_freed_memory
 from recognizer.sinks import JsonlSink, frame_record, open_output
 from recognizer.sources import Source, open_source
@@ -235,6 +235,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
+    detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
     return detection.suppress_nested(detections)
 
 
