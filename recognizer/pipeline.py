@@ -48,7 +48,7 @@ DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
 # stays dark ink). A still is read both ways; a video every POLARITY_EVERY frames (`Polarity`).
 INVERTED_MARGIN = 1.5
 POLARITY_EVERY = 30
-FINE_EVERY = 30  # video frames between fine searches for digits too small for the first pass
+FINE_EVERY = 60  # video frames between fine searches for digits too small for the first pass
 
 
 @dataclass(frozen=True)
