@@ -90,7 +90,7 @@ SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges 
 SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
 SIDE_TOP = 0.33  # ... in its top third (a 7's bar): not a minus or equals sign before a digit
 SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
-REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without its tallest piece
+REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without some pieces
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
 # of text or texture is bounded; a photo of a page may hold hundreds of digits.
 MAX_CANDIDATES = 128
@@ -670,7 +670,6 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     """
     length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
     banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
-
     opened = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     lines = cv2.erode(opened, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
     strokes = cv2.dilate(thicker_than(mask, RULE_MAX_THICKNESS_PX), SQUARE3)
@@ -748,7 +747,8 @@ def candidate_boxes(
         # Each piece of several must be a mark on paper itself, not clutter beside the sheet.
         stray = np.zeros(len(pieces), bool)
         stray[several] = ~judge.on_paper(pieces[several])
-        keep &= np.bincount(group, weights=stray, minlength=len(boxes)) == 0
+        any_stray = np.bincount(group, weights=stray, minlength=len(boxes)) > 0
+        keep &= ~any_stray
         found.append(boxes[keep])
         # The groups turned down are judged again without their stray pieces, or else without
         # their tallest piece.
@@ -756,7 +756,6 @@ def candidate_boxes(
         order = np.lexsort((-height, group))  # by group, the tallest piece first
         tallest = np.zeros(len(pieces), bool)
         tallest[order[np.r_[True, group[order][1:] != group[order][:-1]]]] = True
-        any_stray = np.bincount(group, weights=stray, minlength=len(boxes)) > 0
         again = ~keep[group] & several & ~stray & (any_stray[group] | ~tallest)
         if not again.any():
             break
