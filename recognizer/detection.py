@@ -85,6 +85,8 @@ MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stac
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges ...
 STACKED_GAP = 0.15  # ... or this, for pieces of alike heights (digits in rows close together)
 STACKED_ALIKE = 0.6  # heights alike: the shorter at least this share of the taller
+STACKED_UPRIGHT = 0.9  # ... any gap, if both are digit-shaped (width / height at most this) ...
+STACKED_COLUMN = 0.25  # ... and together not as thin as a 1 (a broken 1 is one digit)
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
@@ -617,6 +619,12 @@ def merge_groups(
     h_a, h_b = a[..., 3] - a[..., 1], b[..., 3] - b[..., 1]
     alike = np.minimum(h_a, h_b) >= STACKED_ALIKE * taller
     reach = np.where(alike, STACKED_GAP, MERGE_GAP) * taller
+    # Alike and each digit-shaped (not a broken 8's wide halves), they are two digits at any gap.
+    upright = (a[..., 2] - a[..., 0] <= STACKED_UPRIGHT * h_a) & (
+        b[..., 2] - b[..., 0] <= STACKED_UPRIGHT * h_b
+    )
+    two = alike & upright & (union_w >= STACKED_COLUMN * (bottom - top))
+    reach = np.where(two, -1, reach)
     close = (
         (x_overlap >= MERGE_OVERLAP * narrower)
         & (gap <= reach)  # not of the union: two stacked digits are not one
