@@ -15,6 +15,8 @@ Method:
   uneven light and shadow; its offset grows with the camera noise measured on the frame (dim
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
   the threshold broke;
+- thin horizontal lines are taken out of that mask (ruled paper, underlines), but not those
+  that are a digit's own stroke, shorter than it is tall and as dark (`remove_rules`);
 - where a shadow's border crosses the page, the threshold also marks a band along its dark
   side, which swallows the digits it touches: that band is taken out again (`past_steps`), as
   it is no darker than the paper where it is (`paper_level`). A still is searched so always, a
@@ -65,7 +67,7 @@ MEDIAN = np.array([0.5])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
 MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
 MAX_HEIGHT_FRACTION = 0.7
-MIN_ASPECT, MAX_ASPECT = 0.08, 1.6  # width / height of one digit
+MIN_ASPECT, MAX_ASPECT = 0.04, 1.6  # width / height of one digit
 MAX_TOUCHING_ASPECT = 3.2  # up to three touching digits, split later by `splitting`
 MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
 THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
@@ -76,6 +78,19 @@ RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a 
 LONG_RULE_DIVISOR = 5  # ... but a line longer than width / 5 (and LONG_RULE_MIN_PX) is a rule ...
 LONG_RULE_MIN_PX = 96  # (a small image's width / 5 is as long as a digit's bar)
 LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the threshold)
+# A thin horizontal line at least BAR_INK as dark as the ink it touches (a ruled line is often
+# fainter than the ink on it), no longer than BAR_REACH times the height of that mark, reaching
+# past its other ink by at most BAR_OVERHANG of its height, and not touching it at both its
+# ends (within BAR_END of its length) is that mark's own stroke (the bar of a 4, 7 or 5
+# written with a thin pen), not a rule (`digit_bars`).
+BAR_REACH = 1.5
+BAR_OVERHANG = 1.0
+BAR_INK = 0.6
+BAR_END = 0.15
+BAR_CONTRAST = MIN_CONTRAST / 2  # gray levels, on average over a line's blurred edges too
+BAR_NEAR_PX = 6  # the strokes touching a line are looked for this far above and below it
+BAR_CROSS_PX = 3  # ... where one that crosses it may have moved this far sideways
+CROSS = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
 SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
 # that fills a sticky note has the desk a little way off (0.2 rejected digits filling 75% of one).
@@ -221,7 +236,7 @@ def past_steps(gray: np.ndarray, raw: np.ndarray, paper: np.ndarray) -> np.ndarr
 
 def ink_mask(gray: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
     """The ink mask searched for digits; `raw` is `threshold(gray)` if already computed."""
-    mask = remove_rules(threshold(gray) if raw is None else raw)
+    mask = remove_rules(threshold(gray) if raw is None else raw, gray)
     # Vertical only: a square closing would join digits written close side by side.
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8))
 
@@ -666,26 +681,29 @@ def merge_groups(
     return np.unique(roots, return_inverse=True)[1].astype(np.int64)
 
 
-def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """Erase long, nearly horizontal lines (ruled paper, underlines) from an ink mask.
+def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Erase long, nearly horizontal lines (ruled paper, underlines) from the ink mask of `gray`.
 
     A vertical dilation first turns a slightly tilted thin line into a band with long horizontal
     runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees.
     Rules are thin: ink that is thick vertically (the bar of a large marker 7, the bottom of a
     large 0) is kept, or a digit half the frame tall would lose its horizontal strokes. A line
     as long as a fifth of the frame (a sum's bar, an underline drawn with the digits' pen, as
-    thick as their strokes in the mask) may be thicker: up to LONG_RULE_THICKNESS_PX.
+    thick as their strokes in the mask) may be thicker: up to LONG_RULE_THICKNESS_PX. A short
+    line that is a mark's own stroke is kept (`digit_bars`).
     """
     length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
     banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
     opened = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     lines = cv2.erode(opened, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
+    h, w = mask.shape
+    for window, bar in digit_bars(mask, gray, lines, max(w // LONG_RULE_DIVISOR, length)):
+        lines[window] = cv2.subtract(lines[window], bar)
     strokes = cv2.dilate(thicker_than(mask, RULE_MAX_THICKNESS_PX), SQUARE3)
     rules = cv2.subtract(lines, strokes)
     # Lines kept along a stretch for their thickness (not where a stroke crosses them) are
     # judged again if long (a sum's bar, an underline), in the rows near them only; stretches
     # and lengths are found on copies 4 times narrower (a long opening costs its length).
-    h, w = mask.shape
     narrow = (max(1, w // 4), h)
     kept = cv2.resize(cv2.bitwise_and(lines, strokes), narrow, interpolation=cv2.INTER_NEAREST)
     kept = cv2.morphologyEx(kept, cv2.MORPH_OPEN, np.ones((1, max(1, length // 4)), np.uint8))
@@ -705,6 +723,118 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
         strokes = cv2.dilate(thicker_than(mask[rows], LONG_RULE_THICKNESS_PX), SQUARE3)
         rules[rows] = cv2.max(rules[rows], cv2.subtract(longest, strokes))
     return cv2.subtract(mask, rules)
+
+
+def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: int) -> list:
+    """The lines of `lines` (horizontal lines of the ink `mask` of `gray`) that are strokes of
+    a mark, not rules: (window, the line's mask there) pairs.
+
+    A rule runs past the marks written on it, far longer than they are tall, and is often
+    fainter than their ink. The bar of a 4 or a 7 written with a thin pen is as thin and
+    straight, but shorter than its digit is tall, and as dark as its other strokes. Erased as
+    a rule, a 4's bar left two pieces read as 1s. Only lines shorter than `longest`, off the
+    frame's edge, are looked at: first whether a stroke crosses them and they are no fainter
+    than the strokes there (`as_dark`), then the marks they touch (`is_bar`, in a
+    window reaching half a line's length beyond it on either side and twice that length above
+    and below, where a ring or a drawn box closes, cut to the rows inked without a break
+    around the line).
+    Other lines do not count as strokes near a line (a tilted rule's next step), but as marks.
+    """
+    contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    height, width = mask.shape
+    bars = []
+
+    def cut(i: int, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Line `i` in a window, and the window of `mask` without it."""
+        line = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(line, [contours[i]], -1, 255, cv2.FILLED, offset=(-x0, -y0))
+        line = cv2.bitwise_and(line, lines[y0:y1, x0:x1])
+        return line, cv2.subtract(mask[y0:y1, x0:x1], line)
+
+    rects = np.array([cv2.boundingRect(contour) for contour in contours]).reshape(-1, 4)
+    x, y, w, h = rects.T
+    look = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (w < longest)
+    if not look.any():
+        return bars
+    # Lines crossed by a stroke: one leaving a band along them both at its top and bottom
+    # row, at most BAR_CROSS_PX apart (a 4's stem). Bars met at one end only (a 5's hat, a 7's
+    # top, a 2's base) are erased like rules: their digits are read without them, and most
+    # lines that touch digits are like them. The strokes are the ink without lines (not a
+    # tilted rule's next step); both rows are summed from its integral first.
+    y0, y1 = np.maximum(y - BAR_NEAR_PX, 0), np.minimum(y + h + BAR_NEAR_PX, height)
+    strokes = cv2.subtract(mask, lines)
+    sums = cv2.integral(strokes)
+    look &= area_sums(sums, x, y0, x + w, y0 + 1) > 0
+    look &= area_sums(sums, x, y1 - 1, x + w, y1) > 0
+    for i in np.flatnonzero(look):
+        x, y, w, h = (int(v) for v in rects[i])
+        y0, y1 = max(0, y - BAR_NEAR_PX), min(height, y + h + BAR_NEAR_PX)
+        ends = strokes[[y0, y1 - 1], x : x + w]
+        if not cv2.dilate(ends[:1], CROSS).ravel()[ends[1] > 0].any():
+            continue
+        band = np.s_[y0:y1, x : x + w]
+        if not as_dark(lines[band], cv2.subtract(mask[band], lines[band]), gray[band]):
+            continue
+        x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
+        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h, y0)
+        if w > BAR_REACH * (y1 - y0):  # no mark here is tall enough
+            continue
+        line, marks = cut(i, x0, y0, x1, y1)
+        if is_bar(line, marks):
+            bars.append((np.s_[y0:y1, x0:x1], line))
+    return bars
+
+
+def area_sums(integral: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
+    """Sums over the boxes (x0, y0, x1, y1: arrays) of the image whose `cv2.integral` it is."""
+    return integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+
+
+def inked_rows(ink: np.ndarray, top: int, rows: int, offset: int) -> tuple[int, int]:
+    """The rows (start, end) of the run of rows of `ink` with ink in them, without a break,
+    around its rows top..top + rows; `offset` is added to both."""
+    inked = cv2.reduce(ink, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() > 0
+    above = np.flatnonzero(~inked[:top])
+    below = np.flatnonzero(~inked[top + rows :])
+    start = above[-1] + 1 if len(above) else 0
+    end = top + rows + below[0] if len(below) else len(inked)
+    return offset + int(start), offset + int(end)
+
+
+def as_dark(line: np.ndarray, strokes: np.ndarray, gray: np.ndarray) -> bool:
+    """Whether a `line` (a mask of the window `gray`) is at least BAR_INK as dark as the other
+    `strokes` there, both against the window's paper, and at least BAR_CONTRAST darker than
+    the paper (not a desk's grain)."""
+    paper = cv2.mean(gray, cv2.bitwise_not(cv2.bitwise_or(strokes, line)))[0]
+    ink, bar = cv2.mean(gray, strokes)[0], cv2.mean(gray, line)[0]
+    return paper - bar >= max(BAR_CONTRAST, BAR_INK * (paper - ink))
+
+
+def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
+    """Whether a horizontal `line` (a window's mask) is a stroke of the marks it touches in
+    `strokes` (the window's other ink): no longer than BAR_REACH times their height, reaching
+    past them by at most BAR_OVERHANG of it, and not closing one of them into a loop, as the
+    side of a drawn box or the arc of a ring does (that mark touches both its ends, BAR_END).
+    """
+    # (Components without their stats, which cost 8 times as much: a box per touching one.)
+    _, labels = cv2.connectedComponents(strokes)
+    near = cv2.dilate(line, SQUARE3) > 0
+    touching = np.unique(labels[near])
+    if not touching.any():
+        return False
+    x, y, w, h = cv2.boundingRect(line)
+    boxes = []
+    for label in touching[touching > 0]:
+        mark = labels == label
+        where = (np.flatnonzero((near & mark).any(axis=0)) - x) / w  # 0..1 along the line
+        if where.min() <= BAR_END and where.max() >= 1 - BAR_END:
+            return False  # the line closes this mark into a loop
+        boxes.append(cv2.boundingRect(mark.view(np.uint8)))
+    marks = np.array(boxes)
+    left, right = marks[:, 0].min(), (marks[:, 0] + marks[:, 2]).max()
+    tall = max((marks[:, 1] + marks[:, 3]).max(), y + h) - min(marks[:, 1].min(), y)
+    overhang = max(0, left - x) + max(0, x + w - right)
+    return w <= BAR_REACH * tall and overhang <= BAR_OVERHANG * tall
 
 
 def thicker_than(mask: np.ndarray, thickness: int) -> np.ndarray:
