@@ -116,6 +116,7 @@ MAX_PIECES = 400  # contours considered for merging, a bound on work for frames 
 STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`filling_boxes`)
 FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
 SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
+EDGE_INK = 0.3  # ... the paper at the still's edges: darker runs up to this share are ink
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
@@ -1195,9 +1196,9 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
 
     The other passes drop marks touching the frame's edge (in video, a digit half out of view
     or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. Here the still is
-    set on paper of its own border's colour, STILL_PAD of its longer side on every side, and
-    searched again; kept are the boxes those rules dropped that fill the image. Such digits
-    are large, so this works on a copy that fits DETECT_MAX_SIDE once padded.
+    set on paper as bright as its edges (`paper_edges`), STILL_PAD of its longer side on every
+    side, and searched again; kept are the boxes those rules dropped that fill the image. Such
+    digits are large, so this works on a copy that fits DETECT_MAX_SIDE once padded.
     """
     h, w = gray.shape
     small, factor = downscale(gray, round(DETECT_MAX_SIDE / (1 + 2 * STILL_PAD)))
@@ -1210,7 +1211,8 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     if cv2.erode(dark, square(solid), borderType=cv2.BORDER_CONSTANT, borderValue=0).any():
         return np.zeros((0, 4), np.float32)
     pad = max(4, round(STILL_PAD * max(sh, sw)))
-    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    padded = cv2.copyMakeBorder(paper_edges(small), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    padded[pad : pad + sh, pad : pad + sw] = small
     x0, y0, x1, y1 = (boxes_at(padded, DETECT_MAX_SIDE) - pad).T
     dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= sw) | (y1 >= sh) | (y1 - y0 > MAX_HEIGHT_FRACTION * sh)
     # ... and only those that fill the image, not a neighbour's sliver at its edge.
@@ -1218,6 +1220,23 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     keep = dropped & fills & (x1 - x0 >= SLIVER * sw)
     xyxy = np.column_stack([x0, y0, x1, y1])[keep] * factor
     return np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
+
+
+def paper_edges(gray: np.ndarray) -> np.ndarray:
+    """A copy of `gray` whose outermost rows and columns are the paper along them, without the
+    ink that crosses them (dark runs up to EDGE_INK of the image's longer side), smoothed.
+
+    Replicated outwards, they pad an image with paper as bright as it is at each edge: a
+    constant pad left a step where light falls off across a photo, which the threshold
+    outlined as a mark as tall as the image.
+    """
+    k = max(3, round(EDGE_INK * max(gray.shape)) | 1)
+    edges = gray.copy()
+    for side in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        line = gray[side].reshape(1, -1)
+        line = cv2.blur(cv2.dilate(line, np.ones((1, k), np.uint8)), (k, 1))
+        edges[side] = line.ravel()
+    return edges
 
 
 def border_level(gray: np.ndarray) -> int:
