@@ -16,7 +16,8 @@ Method:
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
   the threshold broke;
 - thin horizontal lines are taken out of that mask (ruled paper, underlines), but not those
-  that are a digit's own stroke, shorter than it is tall and as dark (`remove_rules`);
+  that are a digit's own stroke: crossed by another, shorter than the digit is tall and as
+  dark (`remove_rules`);
 - where a shadow's border crosses the page, the threshold also marks a band along its dark
   side, which swallows the digits it touches: that band is taken out again (`past_steps`), as
   it is no darker than the paper where it is (`paper_level`). A still is searched so always, a
@@ -78,19 +79,20 @@ RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a 
 LONG_RULE_DIVISOR = 5  # ... but a line longer than width / 5 (and LONG_RULE_MIN_PX) is a rule ...
 LONG_RULE_MIN_PX = 96  # (a small image's width / 5 is as long as a digit's bar)
 LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the threshold)
-# A thin horizontal line at least BAR_INK as dark as the ink it touches (a ruled line is often
-# fainter than the ink on it), no longer than BAR_REACH times the height of that mark, reaching
-# past its other ink by at most BAR_OVERHANG of its height, and not touching it at both its
-# ends (within BAR_END of its length) is that mark's own stroke (the bar of a 4, 7 or 5
+# A thin horizontal line crossed by a stroke (ink leaves a band BAR_NEAR_PX along it above and
+# below, at most BAR_CROSS_PX apart), at least BAR_INK as dark as the strokes there (a ruled
+# line is often fainter than the ink on it), no longer than BAR_REACH times the height of the
+# marks it touches, reaching past them by at most BAR_OVERHANG of it, and not touching one of
+# them at both its ends (within BAR_END of its length) is a mark's own stroke (the bar of a 4
 # written with a thin pen), not a rule (`digit_bars`).
 BAR_REACH = 1.5
 BAR_OVERHANG = 1.0
 BAR_INK = 0.6
 BAR_END = 0.15
 BAR_CONTRAST = MIN_CONTRAST / 2  # gray levels, on average over a line's blurred edges too
-BAR_NEAR_PX = 6  # the strokes touching a line are looked for this far above and below it
-BAR_CROSS_PX = 3  # ... where one that crosses it may have moved this far sideways
-CROSS = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
+BAR_NEAR_PX = 6
+BAR_CROSS_PX = 3
+CROSS_KERNEL = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
 SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
 # that fills a sticky note has the desk a little way off (0.2 rejected digits filling 75% of one).
@@ -736,7 +738,7 @@ def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: i
     a rule, a 4's bar left two pieces read as 1s. Only lines shorter than `longest`, off the
     frame's edge, are looked at: first whether a stroke crosses them and they are no fainter
     than the strokes there (`as_dark`), then the marks they touch (`is_bar`, in a
-    window reaching half a line's length beyond it on either side and twice that length above
+    window reaching half a line's length beyond it on either side and twice its length above
     and below, where a ring or a drawn box closes, cut to the rows inked without a break
     around the line).
     Other lines do not count as strokes near a line (a tilted rule's next step), but as marks.
@@ -771,7 +773,7 @@ def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: i
         x, y, w, h = (int(v) for v in rects[i])
         y0, y1 = max(0, y - BAR_NEAR_PX), min(height, y + h + BAR_NEAR_PX)
         ends = strokes[[y0, y1 - 1], x : x + w]
-        if not cv2.dilate(ends[:1], CROSS).ravel()[ends[1] > 0].any():
+        if not cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any():
             continue
         band = np.s_[y0:y1, x : x + w]
         if not as_dark(lines[band], cv2.subtract(mask[band], lines[band]), gray[band]):
@@ -938,8 +940,7 @@ class Judge:
         )
         if not keep.any():
             return keep
-        integral = self.integral
-        ink = (integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) // 255
+        ink = area_sums(self.integral, x0, y0, x1, y1) // 255
         fill = ink / np.maximum(w * h, 1)
         thin = aspect < THIN_ASPECT
         keep &= (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
