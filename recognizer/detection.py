@@ -776,7 +776,7 @@ def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: i
         if not cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any():
             continue
         band = np.s_[y0:y1, x : x + w]
-        if not as_dark(lines[band], cv2.subtract(mask[band], lines[band]), gray[band]):
+        if not as_dark(lines[band], strokes[band], gray[band]):
             continue
         x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
         y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h, y0)
