@@ -79,12 +79,14 @@ RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a 
 LONG_RULE_DIVISOR = 5  # ... but a line longer than width / 5 (and LONG_RULE_MIN_PX) is a rule ...
 LONG_RULE_MIN_PX = 96  # (a small image's width / 5 is as long as a digit's bar)
 LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the threshold)
-# A thin horizontal line crossed by a stroke (ink leaves a band BAR_NEAR_PX along it above and
-# below, at most BAR_CROSS_PX apart), at least BAR_INK as dark as the strokes there (a ruled
+# A thin horizontal line that a stroke meets, either crossing it (ink leaves a band BAR_NEAR_PX
+# along it above and below, at most BAR_CROSS_PX apart) or at one side while the line is at
+# least BAR_BARE bare of thick strokes, at least BAR_INK as dark as the strokes there (a ruled
 # line is often fainter than the ink on it), no longer than BAR_REACH times the height of the
 # marks it touches, reaching past them by at most BAR_OVERHANG of it, and not touching one of
-# them at both its ends (within BAR_END of its length) is a mark's own stroke (the bar of a 4
-# written with a thin pen), not a rule (`digit_bars`).
+# them at both its ends (within BAR_END of its length; seen up to BAR_RING times the line's
+# length away for a line met at one side, a ring's flat arc) is a mark's own stroke (the bar of
+# a 4, the hat of a 5 written with a thin pen), not a rule (`digit_bars`).
 BAR_REACH = 1.5
 BAR_OVERHANG = 1.0
 BAR_INK = 0.6
@@ -92,6 +94,8 @@ BAR_END = 0.15
 BAR_CONTRAST = MIN_CONTRAST / 2  # gray levels, on average over a line's blurred edges too
 BAR_NEAR_PX = 6
 BAR_CROSS_PX = 3
+BAR_BARE = 0.5
+BAR_RING = 3
 CROSS_KERNEL = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
 SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
@@ -700,10 +704,11 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     opened = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     lines = cv2.erode(opened, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
     h, w = mask.shape
-    for window, bar in digit_bars(mask, gray, lines, max(w // LONG_RULE_DIVISOR, length)):
-        lines[window] = cv2.subtract(lines[window], bar)
     strokes = cv2.dilate(thicker_than(mask, RULE_MAX_THICKNESS_PX), SQUARE3)
     rules = cv2.subtract(lines, strokes)
+    for window, bar in digit_bars(mask, gray, lines, rules, max(w // LONG_RULE_DIVISOR, length)):
+        lines[window] = cv2.subtract(lines[window], bar)
+        rules[window] = cv2.subtract(rules[window], bar)
     # Lines kept along a stretch for their thickness (not where a stroke crosses them) are
     # judged again if long (a sum's bar, an underline), in the rows near them only; stretches
     # and lengths are found on copies 4 times narrower (a long opening costs its length).
@@ -728,19 +733,24 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     return cv2.subtract(mask, rules)
 
 
-def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: int) -> list:
+def digit_bars(
+    mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, rules: np.ndarray, longest: int
+) -> list:
     """The lines of `lines` (horizontal lines of the ink `mask` of `gray`) that are strokes of
     a mark, not rules: (window, the line's mask there) pairs.
 
     A rule runs past the marks written on it, far longer than they are tall, and is often
-    fainter than their ink. The bar of a 4 or a 7 written with a thin pen is as thin and
-    straight, but shorter than its digit is tall, and as dark as its other strokes. Erased as
-    a rule, a 4's bar left two pieces read as 1s. Only lines shorter than `longest`, off the
-    frame's edge, are looked at: first whether a stroke crosses them and they are no fainter
-    than the strokes there (`as_dark`), then the marks they touch (`is_bar`, in a
-    window reaching half a line's length beyond it on either side and twice its length above
-    and below, where a ring or a drawn box closes, cut to the rows inked without a break
-    around the line).
+    fainter than their ink. The bar of a 4, the hat of a 5 or the top of a 7 written with a
+    thin pen is as thin and straight, but shorter than its digit is tall, and as dark as its
+    other strokes. Erased as a rule, a 4's bar left two pieces read as 1s, and a large 5 fell
+    apart. Only lines shorter than `longest`, off the frame's edge, are looked at: first
+    whether a stroke crosses them, or meets them at one side while they are mostly bare of
+    the thick strokes that `remove_rules` keeps anyway (in `rules`, the lines without them),
+    and whether they are no fainter than the strokes there (`as_dark`), then the marks they
+    touch (`is_bar`, in a window reaching half a line's length beyond it on either side and
+    twice its length above and below, or its length and BAR_RING times it for a line met at
+    one side, where a ring or a drawn box closes, cut to the rows inked without a break around
+    the line).
     Other lines do not count as strokes near a line (a tilted rule's next step), but as marks.
     """
     contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -759,27 +769,40 @@ def digit_bars(mask: np.ndarray, gray: np.ndarray, lines: np.ndarray, longest: i
     look = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (w < longest)
     if not look.any():
         return bars
-    # Lines crossed by a stroke: one leaving a band along them both at its top and bottom
-    # row, at most BAR_CROSS_PX apart (a 4's stem). Bars met at one end only (a 5's hat, a 7's
-    # top, a 2's base) are erased like rules: their digits are read without them, and most
-    # lines that touch digits are like them. The strokes are the ink without lines (not a
-    # tilted rule's next step); both rows are summed from its integral first.
+    # Lines a stroke meets: ink leaves a band along them at its top or bottom row. Either a
+    # stroke crosses them (ink leaves at both rows, at most BAR_CROSS_PX apart: a 4's stem), or
+    # they are mostly bare of thick strokes, the rest of which `remove_rules` keeps anyway (a
+    # 5's hat, a 7's top written with a thin pen; not a marker's own strokes, nor a ruled
+    # line's piece along one). The strokes are the ink without lines (not a tilted rule's
+    # next step); both rows are summed from its integral first.
     y0, y1 = np.maximum(y - BAR_NEAR_PX, 0), np.minimum(y + h + BAR_NEAR_PX, height)
     strokes = cv2.subtract(mask, lines)
     sums = cv2.integral(strokes)
-    look &= area_sums(sums, x, y0, x + w, y0 + 1) > 0
-    look &= area_sums(sums, x, y1 - 1, x + w, y1) > 0
+    above, below = (
+        area_sums(sums, x, y0, x + w, y0 + 1) > 0,
+        area_sums(sums, x, y1 - 1, x + w, y1) > 0,
+    )
+    look &= above | below
+    if not look.any():
+        return bars
     for i in np.flatnonzero(look):
         x, y, w, h = (int(v) for v in rects[i])
         y0, y1 = max(0, y - BAR_NEAR_PX), min(height, y + h + BAR_NEAR_PX)
-        ends = strokes[[y0, y1 - 1], x : x + w]
-        if not cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any():
+        crossed = above[i] and below[i]
+        if crossed:
+            ends = strokes[[y0, y1 - 1], x : x + w]
+            crossed = cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any()
+        rect = np.s_[y : y + h, x : x + w]
+        if not crossed and cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect]):
             continue
         band = np.s_[y0:y1, x : x + w]
         if not as_dark(lines[band], strokes[band], gray[band]):
             continue
-        x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
-        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h, y0)
+        # A line met at one end only may be a ring's flat arc: the window reaches to where
+        # the ring closes (BAR_RING times the line's length).
+        side, up = (w // 2, 2 * w) if crossed else (w, BAR_RING * w)
+        x0, x1, y0 = max(0, x - side), min(width, x + w + side), max(0, y - up)
+        y0, y1 = inked_rows(mask[y0 : min(height, y + h + up), x0:x1], y - y0, h, y0)
         if w > BAR_REACH * (y1 - y0):  # no mark here is tall enough
             continue
         line, marks = cut(i, x0, y0, x1, y1)
@@ -819,20 +842,24 @@ def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
     past them by at most BAR_OVERHANG of it, and not closing one of them into a loop, as the
     side of a drawn box or the arc of a ring does (that mark touches both its ends, BAR_END).
     """
-    # (Components without their stats, which cost 8 times as much: a box per touching one.)
+    # (Components without their stats, which cost 4 times as much: a box per touching one.
+    # Where marks meet the line is looked up around it only.)
     _, labels = cv2.connectedComponents(strokes)
-    near = cv2.dilate(line, SQUARE3) > 0
-    touching = np.unique(labels[near])
-    if not touching.any():
-        return False
     x, y, w, h = cv2.boundingRect(line)
+    x0, y0 = max(0, x - 1), max(0, y - 1)
+    around = np.s_[y0 : y + h + 1, x0 : x + w + 1]
+    near = cv2.dilate(line, SQUARE3)[around] > 0
+    meet = labels[around][near]
+    columns = np.nonzero(near)[1][meet > 0] + x0
+    meet = meet[meet > 0]
+    if not len(meet):
+        return False
     boxes = []
-    for label in touching[touching > 0]:
-        mark = labels == label
-        where = (np.flatnonzero((near & mark).any(axis=0)) - x) / w  # 0..1 along the line
+    for label in np.unique(meet):
+        where = (columns[meet == label] - x) / w  # 0..1 along the line
         if where.min() <= BAR_END and where.max() >= 1 - BAR_END:
             return False  # the line closes this mark into a loop
-        boxes.append(cv2.boundingRect(mark.view(np.uint8)))
+        boxes.append(cv2.boundingRect(cv2.compare(labels, int(label), cv2.CMP_EQ)))
     marks = np.array(boxes)
     left, right = marks[:, 0].min(), (marks[:, 0] + marks[:, 2]).max()
     tall = max((marks[:, 1] + marks[:, 3]).max(), y + h) - min(marks[:, 1].min(), y)
