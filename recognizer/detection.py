@@ -112,6 +112,7 @@ SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
 SIDE_TOP = 0.33  # ... in its top third (a 7's bar): not a minus or equals sign before a digit
+HANG = 0.4  # a stem reaching below a piece beside it by this share of its height is its stem
 SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
 REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without some pieces
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
@@ -663,7 +664,15 @@ def merge_groups(
     flat_below_top = (h_a < SIDE_MIN * h_b) & (a[..., 1] - b[..., 1] > SIDE_TOP * h_b)
     side = (h_a <= SIDE_PIECE * h_b) & ~flat_below_top & spanned & beside
     side &= union_w <= MAX_ASPECT * (bottom - top)
-    close |= side | side.T
+    # A thin stroke right of a piece, from within its height down well below it, is the stem
+    # of a 9 or a 4 that the pen did not join to its loop or arm (digits side by side on one
+    # line end about level, and a minus, a plus or a smaller letter starts lower down).
+    w_b = b[..., 2] - b[..., 0]
+    hang = beside & (w_b <= THIN_ASPECT * h_b) & (a[..., 0] < b[..., 0])
+    hang &= (a[..., 1] <= b[..., 1]) & (b[..., 1] < a[..., 3]) & (h_a >= SIDE_MIN * h_b)
+    hang &= b[..., 3] - a[..., 3] >= HANG * h_a
+    hang &= union_w <= MAX_ASPECT * (bottom - top)
+    close |= side | side.T | hang | hang.T
     # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it.
     w_a = a[..., 2] - a[..., 0]
     speck = np.maximum(w_a, h_a) <= SPECK * h_b
