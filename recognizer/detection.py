@@ -147,6 +147,7 @@ LINE_SLOPES = 27  # ... voted for in this many steps each way
 LINE_BIN_PX = 3  # histogram bin of the lines' positions
 LINE_MAX_LINES = 120  # a bound on the lines taken one by one (`vote_lines`)
 LINE_CONTRAST = 8  # gray levels a line is darker than the paper beside it, at least
+LINE_PAPER_STEPS = np.array([-2, -1, 1, 2])  # where the paper beside it is, in half sides
 LINE_SIDES = 30  # gray levels: the paper on either side of a line is alike
 LINE_MAX_MISSED = 3  # lines of a grid hidden side by side (by a number) that are put back
 LINE_SPACING_ERROR = 0.25  # ... when the gap is this close to a multiple of the spacing
@@ -306,10 +307,13 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     segments = np.column_stack([a * top + b, top, a * bottom + b, bottom]).astype(np.float32)
     # A line is seen in most strips along it (strokes of digits stacked in a column are not),
     # and has paper on both sides (the sheet's edge has the desk on one).
-    seen = np.bincount(np.unique(line[keep] * strips + strip[keep]) // strips, minlength=len(a))
+    on = np.zeros((len(a), strips), bool)  # the strips each line is seen in
+    on[line[keep], strip[keep]] = True
+    seen = np.count_nonzero(on, axis=1)
     spanned = (bottom - top) / LINE_STRIP_PX
     straight = (spanned >= need) & (seen >= np.maximum(LINE_COVERAGE * spanned, need))
     lines = straight & paper_both_sides(gray, segments)
+    lines[lines] = unbroken(mask, gray, segments[lines], on[lines])
     if np.count_nonzero(lines) == 1:  # a margin runs the page's length; a pen's 1 does not
         lines &= spanned >= LINE_LONE_LENGTH * strips
     return whole_lines(segments[lines], h)
@@ -368,6 +372,55 @@ def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
     on = np.min([along_segments(gray, segments, 16, dx) for dx in (-1, 0, 1)], axis=0)
     left, right, on = (np.median(v, axis=1) for v in (left, right, on))
     return (np.abs(left - right) <= LINE_SIDES) & (np.minimum(left, right) - on >= LINE_CONTRAST)
+
+
+def unbroken(mask: np.ndarray, gray: np.ndarray, segments: np.ndarray, seen: np.ndarray):
+    """Whether each near-vertical segment of the ink `mask` of `gray` runs on along its whole
+    length: no LINE_STRIP_PX rows in a row along it without ink within LINE_WIDTH_PX of it,
+    nor half LINE_CONTRAST darker than the paper beside it (where the threshold lost a faint
+    line). A line runs on where digits cover it, but strokes stacked in a column (the 1s of
+    numbers listed down a page, a 4's stem over the next row's) leave paper between them.
+
+    Only the rows of strips where a segment was not `seen` (segments by strips), nor in the
+    strips on either side, are looked at, all segments' together: runs of such strips, each
+    followed by a row that counts as inked.
+    """
+    h, w = mask.shape
+    strips = seen.shape[1]
+    if not len(segments):
+        return np.ones(0, bool)
+    first = np.clip(segments[:, 1] // LINE_STRIP_PX, 0, strips).astype(int)
+    last = np.clip(np.ceil(segments[:, 3] / LINE_STRIP_PX), 0, strips).astype(int)
+    unseen = cv2.erode(seen.view(np.uint8), np.ones((1, 3), np.uint8)) == 0
+    unseen &= (np.arange(strips) >= first[:, None]) & (np.arange(strips) < last[:, None])
+    segment, strip = np.nonzero(unseen)
+    if not len(segment):
+        return np.ones(len(segments), bool)
+    after = np.r_[(segment[1:] != segment[:-1]) | (strip[1:] != strip[:-1] + 1), True]
+    counts = LINE_STRIP_PX + after  # a strip's rows, and a row that ends a run of strips
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    segment = np.repeat(segment, counts)
+    rows = np.repeat(strip * LINE_STRIP_PX, counts) + offset
+    x0, y0, x1, y1 = segments[segment].T
+    inked = (offset == LINE_STRIP_PX) | (rows < y0) | (rows >= y1) | (rows >= h)
+    x = np.round(x0 + (x1 - x0) * (rows - y0) / np.maximum(y1 - y0, 1)).astype(int)[:, None]
+    rows = np.minimum(rows, h - 1)[:, None]
+    look = np.flatnonzero(~inked)
+    reach = np.arange(-LINE_WIDTH_PX, LINE_WIDTH_PX + 1)
+    inked[look] = mask[rows[look], np.clip(x[look] + reach, 0, w - 1)].any(axis=1)
+    look = np.flatnonzero(~inked)
+    if len(look) >= LINE_STRIP_PX:
+        smooth = cv2.blur(gray, (1, 5)).astype(np.int16)  # the paper's noise averaged along
+        beside = LINE_PAPER_STEPS * (LINE_WIDTH_PX + 2 * LINE_TILT_PX) // 2
+        paper = smooth[rows[look], np.clip(x[look] + beside, 0, w - 1)].max(axis=1)
+        centre = np.arange(-2, 3)  # the line itself, within the fit's error
+        line = smooth[rows[look], np.clip(x[look] + centre, 0, w - 1)].min(axis=1)
+        inked[look] = paper - line >= LINE_CONTRAST / 2
+    # The longest run of rows with neither, per segment.
+    edges = np.flatnonzero(np.diff(np.r_[1, inked.view(np.int8), 1]))
+    longest = np.zeros(len(segments), int)
+    np.maximum.at(longest, segment[edges[::2]], np.diff(edges)[::2])
+    return longest < LINE_STRIP_PX
 
 
 def along_segments(image: np.ndarray, segments: np.ndarray, count: int, dx: int = 0):
