@@ -71,6 +71,7 @@ MAX_HEIGHT_FRACTION = 0.7
 MIN_ASPECT, MAX_ASPECT = 0.04, 1.6  # width / height of one digit
 MAX_TOUCHING_ASPECT = 3.2  # up to three touching digits, split later by `splitting`
 MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
+LARGE_FILL_PX = 6.0  # ... or, if less, this many pixels over the box's height (a pen's width)
 THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
 MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
@@ -83,19 +84,22 @@ LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the
 # along it above and below, at most BAR_CROSS_PX apart) or at one side while the line is at
 # least BAR_BARE bare of thick strokes, at least BAR_INK as dark as the strokes there (a ruled
 # line is often fainter than the ink on it), no longer than BAR_REACH times the height of the
-# marks it touches, reaching past them by at most BAR_OVERHANG of it, and not touching one of
-# them at both its ends (within BAR_END of its length; seen up to BAR_RING times the line's
-# length away for a line met at one side, a ring's flat arc) is a mark's own stroke (the bar of
-# a 4, the hat of a 5 written with a thin pen), not a rule (`digit_bars`).
+# marks it touches, reaching past them by at most BAR_OVERHANG of it, and not the side of a
+# box (a mark touches both its ends, within BAR_END of its length, and it is at least BAR_SIDE
+# as long as that mark is wide; a loop's flat top is shorter) is a mark's own stroke (the bar
+# of a 4, the hat of a 5, the top of a large 0 written with a thin pen), not a rule
+# (`digit_bars`). Lines longer than BAR_LONGEST of the frame's height (the bar of a digit half
+# as tall as the frame) are rules.
 BAR_REACH = 1.5
 BAR_OVERHANG = 1.0
 BAR_INK = 0.6
 BAR_END = 0.15
+BAR_SIDE = 0.8
 BAR_CONTRAST = MIN_CONTRAST / 2  # gray levels, on average over a line's blurred edges too
 BAR_NEAR_PX = 6
 BAR_CROSS_PX = 3
 BAR_BARE = 0.5
-BAR_RING = 3
+BAR_LONGEST = 0.35  # of the frame's height: the bar of a digit half as tall as the frame
 CROSS_KERNEL = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
 SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
@@ -768,7 +772,7 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     strokes = cv2.dilate(thicker_than(mask, RULE_MAX_THICKNESS_PX), SQUARE3)
     rules = cv2.subtract(lines, strokes)
-    for window, bar in digit_bars(mask, gray, lines, rules, max(w // LONG_RULE_DIVISOR, length)):
+    for window, bar in digit_bars(mask, gray, lines, rules, max(int(BAR_LONGEST * h), length)):
         lines[window] = cv2.subtract(lines[window], bar)
         rules[window] = cv2.subtract(rules[window], bar)
     # Lines kept along a stretch for their thickness (not where a stroke crosses them) are
@@ -810,9 +814,8 @@ def digit_bars(
     the thick strokes that `remove_rules` keeps anyway (in `rules`, the lines without them),
     and whether they are no fainter than the strokes there (`as_dark`), then the marks they
     touch (`is_bar`, in a window reaching half a line's length beyond it on either side and
-    twice its length above and below, or its length and BAR_RING times it for a line met at
-    one side, where a ring or a drawn box closes, cut to the rows inked without a break around
-    the line).
+    twice its length above and below, where a drawn box closes, cut to the rows inked without
+    a break around the line).
     Other lines do not count as strokes near a line (a tilted rule's next step), but as marks.
     """
     contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -860,11 +863,8 @@ def digit_bars(
         band = np.s_[y0:y1, x : x + w]
         if not as_dark(lines[band], strokes[band], gray[band]):
             continue
-        # A line met at one end only may be a ring's flat arc: the window reaches to where
-        # the ring closes (BAR_RING times the line's length).
-        side, up = (w // 2, 2 * w) if crossed else (w, BAR_RING * w)
-        x0, x1, y0 = max(0, x - side), min(width, x + w + side), max(0, y - up)
-        y0, y1 = inked_rows(mask[y0 : min(height, y + h + up), x0:x1], y - y0, h, y0)
+        x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
+        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h, y0)
         if w > BAR_REACH * (y1 - y0):  # no mark here is tall enough
             continue
         line, marks = cut(i, x0, y0, x1, y1)
@@ -901,8 +901,9 @@ def as_dark(line: np.ndarray, strokes: np.ndarray, gray: np.ndarray) -> bool:
 def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
     """Whether a horizontal `line` (a window's mask) is a stroke of the marks it touches in
     `strokes` (the window's other ink): no longer than BAR_REACH times their height, reaching
-    past them by at most BAR_OVERHANG of it, and not closing one of them into a loop, as the
-    side of a drawn box or the arc of a ring does (that mark touches both its ends, BAR_END).
+    past them by at most BAR_OVERHANG of it, and not the side of a drawn box: that mark
+    touches both its ends (BAR_END), and it spans BAR_SIDE of the mark's width (the flat top
+    of a large loop, a 0's or an 8's, spans less).
     """
     # (Components without their stats, which cost 4 times as much: a box per touching one.
     # Where marks meet the line is looked up around it only.)
@@ -918,10 +919,11 @@ def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
         return False
     boxes = []
     for label in np.unique(meet):
+        box = cv2.boundingRect(cv2.compare(labels, int(label), cv2.CMP_EQ))
         where = (columns[meet == label] - x) / w  # 0..1 along the line
-        if where.min() <= BAR_END and where.max() >= 1 - BAR_END:
-            return False  # the line closes this mark into a loop
-        boxes.append(cv2.boundingRect(cv2.compare(labels, int(label), cv2.CMP_EQ)))
+        if where.min() <= BAR_END and where.max() >= 1 - BAR_END and w >= BAR_SIDE * box[2]:
+            return False  # the line closes this mark into a box, as a side
+        boxes.append(box)
     marks = np.array(boxes)
     left, right = marks[:, 0].min(), (marks[:, 0] + marks[:, 2]).max()
     tall = max((marks[:, 1] + marks[:, 3]).max(), y + h) - min(marks[:, 1].min(), y)
@@ -1032,7 +1034,10 @@ class Judge:
         ink = area_sums(self.integral, x0, y0, x1, y1) // 255
         fill = ink / np.maximum(w * h, 1)
         thin = aspect < THIN_ASPECT
-        keep &= (fill >= MIN_FILL) & ((fill <= MAX_FILL) | thin)
+        # A thin pen's large digit fills less of its box: its strokes are as wide at any size.
+        keep &= (fill >= np.minimum(MIN_FILL, LARGE_FILL_PX / np.maximum(h, 1))) & (
+            (fill <= MAX_FILL) | thin
+        )
         stats = np.zeros((len(boxes), 2))
         for i in np.flatnonzero(keep):
             stats[i] = ink_contrast_and_surround(self.smooth, boxes[i])
