@@ -861,14 +861,16 @@ def digit_bars(
         if not crossed and cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect]):
             continue
         band = np.s_[y0:y1, x : x + w]
-        if not as_dark(lines[band], strokes[band], gray[band]):
+        if not as_dark(cv2.bitwise_and(lines[band], mask[band]), strokes[band], gray[band]):
             continue
         x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
-        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h, y0)
+        # (A top bar's run of inked rows may break for BAR_NEAR_PX rows below it.)
+        bridge = h + (0 if above[i] else BAR_NEAR_PX)
+        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, bridge, y0)
         if w > BAR_REACH * (y1 - y0):  # no mark here is tall enough
             continue
         line, marks = cut(i, x0, y0, x1, y1)
-        if is_bar(line, marks):
+        if is_bar(line, marks, top=not above[i]):
             bars.append((np.s_[y0:y1, x0:x1], line))
     return bars
 
@@ -898,7 +900,7 @@ def as_dark(line: np.ndarray, strokes: np.ndarray, gray: np.ndarray) -> bool:
     return paper - bar >= max(BAR_CONTRAST, BAR_INK * (paper - ink))
 
 
-def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
+def is_bar(line: np.ndarray, strokes: np.ndarray, top: bool = False) -> bool:
     """Whether a horizontal `line` (a window's mask) is a stroke of the marks it touches in
     `strokes` (the window's other ink): no longer than BAR_REACH times their height, reaching
     past them by at most BAR_OVERHANG of it, and not the side of a drawn box: that mark
@@ -913,17 +915,23 @@ def is_bar(line: np.ndarray, strokes: np.ndarray) -> bool:
     around = np.s_[y0 : y + h + 1, x0 : x + w + 1]
     near = cv2.dilate(line, SQUARE3)[around] > 0
     meet = labels[around][near]
-    columns = np.nonzero(near)[1][meet > 0] + x0
-    meet = meet[meet > 0]
-    if not len(meet):
-        return False
+    columns = np.nonzero(near)[1] + x0
+    if top:  # a top bar the pen may have lifted from: the marks just below it meet it too
+        below = labels[y + h : y + h + BAR_NEAR_PX, x : x + w]
+        meet = np.r_[meet, below.ravel()]
+        columns = np.r_[columns, np.nonzero(below >= 0)[1] + x]
+    columns, meet = columns[meet > 0], meet[meet > 0]
     boxes = []
     for label in np.unique(meet):
         box = cv2.boundingRect(cv2.compare(labels, int(label), cv2.CMP_EQ))
+        if box[1] >= y - 1 and box[1] + box[3] <= y + h + 1:
+            continue  # a sliver of the line itself
         where = (columns[meet == label] - x) / w  # 0..1 along the line
         if where.min() <= BAR_END and where.max() >= 1 - BAR_END and w >= BAR_SIDE * box[2]:
             return False  # the line closes this mark into a box, as a side
         boxes.append(box)
+    if not boxes:
+        return False
     marks = np.array(boxes)
     left, right = marks[:, 0].min(), (marks[:, 0] + marks[:, 2]).max()
     tall = max((marks[:, 1] + marks[:, 3]).max(), y + h) - min(marks[:, 1].min(), y)

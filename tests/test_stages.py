@@ -735,6 +735,7 @@ PEN_DIGITS = {  # style: (digit, strokes)
     "open 4": (4, [[(0.55, 0.0), (0.1, 0.65), (0.95, 0.65)], [(0.72, 0.3), (0.72, 1.0)]]),
     "4, stem apart": (4, [[(0.55, 0.0), (0.1, 0.65), (0.62, 0.65)], [(0.72, 0.3), (0.72, 1.0)]]),
     "7": (7, [[(0.05, 0.05), (0.95, 0.05), (0.35, 1.0)]]),
+    "7, bar apart": (7, [[(0.05, 0.05), (0.9, 0.05)], [(0.95, 0.1), (0.35, 1.0)]]),
     "5": (
         5,
         [[(0.85, 0.0), (0.2, 0.0), (0.15, 0.45), (0.7, 0.4), (0.9, 0.7), (0.7, 0.98), (0.1, 0.9)]],
@@ -782,6 +783,7 @@ def pen_page(style: str, seed: int, size: str = "small") -> tuple[np.ndarray, np
         ("1", "small"),
         ("5", "large"),
         ("4, stem apart", "large"),
+        ("7, bar apart", "large"),
         ("8", "close"),
         ("7", "close"),
     ],
@@ -791,11 +793,12 @@ def test_print_style_digits_written_with_a_thin_pen_are_read(shipped_model, styl
     # longer than a twentieth of the frame: a 4 fell apart into pieces read as 1s, and a
     # large 5, whose hat a stroke meets at one end only, into its hat and the rest. A thin
     # pen's upright 1 was narrower than MIN_ASPECT allowed. A stem beside the 4's arm, apart
-    # from it, was joined only where the pen's width closed the gap. Held close, an 8's loops
-    # lost their flat tops and bottoms as rules closing a box, and a 7 filled too little of
-    # its box. Measured on these 2 pages each, read right: open 4s 1.0 (0.67 before), 7s and
-    # 5s 1.0 (1.0), 1s 1.0 (0.71), large 5s 1.0 (0.56), large 4s with the stem apart 1.0
-    # (0.06), 8s and 7s held close 1.0 and 1.0 (0.83 and 0.83).
+    # from it, was joined only where the pen's width closed the gap, and a 7's bar apart from
+    # its stem was erased. Held close, an 8's loops lost their flat tops and bottoms as rules
+    # closing a box, and a 7 filled too little of its box. Measured on these 2 pages each,
+    # read right: open 4s 1.0 (0.67 before), 7s and 5s 1.0 (1.0), 1s 1.0 (0.71), large 5s 1.0
+    # (0.56), large 4s with the stem apart 1.0 (0.06), large 7s with the bar apart 1.0
+    # (0.75), 8s and 7s held close 1.0 and 1.0 (0.83 and 0.83).
     pages = [pen_page(style, seed, size) for seed in range(2)]
     assert mean_read_right(pages, shipped_model) >= 0.9
 
