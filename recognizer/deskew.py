@@ -1,10 +1,11 @@
 """Read the digits of a tilted line upright: paper held at an angle tilts every digit with it.
 
 The model learned digits rotated by up to 15 degrees. For each line of two or more digits
-(`grouping`) tilted by more than MIN_TILT_DEG, the line's slope gives the tilt; each of its digits
-is cut again from the frame rotated upright and normalized, all such crops of the frame are
-classified in one model call, and an upright reading replaces the original when it is more
-confident.
+(`grouping`) tilted by more than MIN_TILT_DEG, the line's slope gives the tilt, and the median
+tilt of the frame's lines of PAPER_LINE digits or more that of its lone digits (the paper is
+tilted as a whole); each such digit is cut again from the frame rotated upright and normalized,
+all such crops of the frame are classified in one model call, and an upright reading replaces
+the original when it is more confident.
 """
 
 import math
@@ -18,17 +19,22 @@ from recognizer.preprocessing import to_mnist
 from recognizer.splitting import digit_confidence
 
 MIN_TILT_DEG = 8.0
+PAPER_LINE = 3  # digits in a line that gives the paper's tilt (two may be marks read as digits)
 CONTEXT = 1.5  # side of the square cut around a digit, relative to its longer side
 
 
-def line_tilts(xyxy: np.ndarray) -> np.ndarray:
-    """Per digit, the tilt in degrees of the line it belongs to (NaN for a lone digit)."""
+def line_tilts(xyxy: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per digit, the tilt in degrees of the line it belongs to (NaN for a lone digit), and
+    the median tilt of the lines of PAPER_LINE digits or more, the paper's (NaN if none)."""
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
     tilt = np.full(len(xyxy), np.nan)
+    slopes = []
     for chain in lines(xyxy):
         dx, dy = centre[chain[-1]] - centre[chain[0]]
         tilt[chain] = math.degrees(math.atan2(dy, dx))
-    return tilt
+        if len(chain) >= PAPER_LINE:
+            slopes.append(tilt[chain[0]])
+    return tilt, float(np.median(slopes)) if slopes else math.nan
 
 
 def upright_crop(gray: np.ndarray, box: np.ndarray, tilt_deg: float) -> np.ndarray:
@@ -53,7 +59,8 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
     """Re-read the digits of tilted lines upright; keep whichever reading is more confident."""
     if len(detections) < 2:
         return detections
-    tilt = line_tilts(detections.xyxy)
+    tilt, paper = line_tilts(detections.xyxy)
+    tilt[np.isnan(tilt)] = paper  # a lone digit is on the same paper as the lines
     tilted = np.nonzero(np.abs(np.nan_to_num(tilt)) >= MIN_TILT_DEG)[0]
     if not len(tilted):
         return detections
