@@ -98,6 +98,7 @@ BAR_SIDE = 0.8
 BAR_CONTRAST = MIN_CONTRAST / 2  # gray levels, on average over a line's blurred edges too
 BAR_NEAR_PX = 6
 BAR_CROSS_PX = 3
+BAR_LIFT = 0.12
 BAR_BARE = 0.5
 BAR_LONGEST = 0.35  # of the frame's height: the bar of a digit half as tall as the frame
 CROSS_KERNEL = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
@@ -849,7 +850,10 @@ def digit_bars(
         area_sums(sums, x, y0, x + w, y0 + 1) > 0,
         area_sums(sums, x, y1 - 1, x + w, y1) > 0,
     )
-    look &= above | below
+    # A top bar the pen lifted from may stand further above its stem: BAR_LIFT of its length.
+    lift = np.maximum(BAR_NEAR_PX, (BAR_LIFT * w).astype(int))
+    y2 = np.minimum(y + h + lift, height)
+    look &= above | below | (area_sums(sums, x, y2 - 1, x + w, y2) > 0)
     if not look.any():
         return bars
     for i in np.flatnonzero(look):
@@ -862,17 +866,17 @@ def digit_bars(
         rect = np.s_[y : y + h, x : x + w]
         if not crossed and cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect]):
             continue
-        band = np.s_[y0:y1, x : x + w]
+        # (A top bar's strokes, and its run of inked rows, may start further below it.)
+        gap = 0 if above[i] else int(lift[i])
+        band = np.s_[y0 : max(y1, min(height, y + h + gap)), x : x + w]
         if not as_dark(cv2.bitwise_and(lines[band], mask[band]), strokes[band], gray[band]):
             continue
         x0, x1, y0 = max(0, x - w // 2), min(width, x + w + w // 2), max(0, y - 2 * w)
-        # (A top bar's run of inked rows may break for BAR_NEAR_PX rows below it.)
-        bridge = h + (0 if above[i] else BAR_NEAR_PX)
-        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, bridge, y0)
+        y0, y1 = inked_rows(mask[y0 : min(height, y + h + 2 * w), x0:x1], y - y0, h + gap, y0)
         if w > BAR_REACH * (y1 - y0):  # no mark here is tall enough
             continue
         line, marks = cut(i, x0, y0, x1, y1)
-        if is_bar(line, marks, top=not above[i]):
+        if is_bar(line, marks, gap):
             bars.append((np.s_[y0:y1, x0:x1], line))
     return bars
 
@@ -902,7 +906,7 @@ def as_dark(line: np.ndarray, strokes: np.ndarray, gray: np.ndarray) -> bool:
     return paper - bar >= max(BAR_CONTRAST, BAR_INK * (paper - ink))
 
 
-def is_bar(line: np.ndarray, strokes: np.ndarray, top: bool = False) -> bool:
+def is_bar(line: np.ndarray, strokes: np.ndarray, gap: int = 0) -> bool:
     """Whether a horizontal `line` (a window's mask) is a stroke of the marks it touches in
     `strokes` (the window's other ink): no longer than BAR_REACH times their height, reaching
     past them by at most BAR_OVERHANG of it, and not the side of a drawn box: that mark
@@ -918,8 +922,8 @@ def is_bar(line: np.ndarray, strokes: np.ndarray, top: bool = False) -> bool:
     near = cv2.dilate(line, SQUARE3)[around] > 0
     meet = labels[around][near]
     columns = np.nonzero(near)[1] + x0
-    if top:  # a top bar the pen may have lifted from: the marks just below it meet it too
-        below = labels[y + h : y + h + BAR_NEAR_PX, x : x + w]
+    if gap:  # a top bar the pen may have lifted from: the marks `gap` rows below meet it too
+        below = labels[y + h : y + h + gap, x : x + w]
         meet = np.r_[meet, below.ravel()]
         columns = np.r_[columns, np.nonzero(below >= 0)[1] + x]
     columns, meet = columns[meet > 0], meet[meet > 0]
