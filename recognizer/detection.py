@@ -114,7 +114,8 @@ STACKED_ALIKE = 0.6  # heights alike: the shorter at least this share of the tal
 # ... any gap, if both are digit-shaped (width / height at most this: a round 0 or a wide 2 is
 # one, an 8's halves apart at its waist are wider) ...
 STACKED_UPRIGHT = 1.3
-STACKED_COLUMN = 0.25  # ... and together not as thin as a 1 (a broken 1 is one digit)
+STACKED_PAIR = 0.5  # ... and together as narrow as two digits (not an 8 of two narrow loops)
+STACKED_COLUMN = 0.25  # ... but not as thin as a 1 (a broken 1 is one digit)
 SIDE_PIECE = 0.6  # a piece at most this share of its neighbour's height, beside it ...
 SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges with it
 SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
@@ -707,6 +708,7 @@ def merge_groups(
         b[..., 2] - b[..., 0] <= STACKED_UPRIGHT * h_b
     )
     two = alike & upright & (union_w >= STACKED_COLUMN * (bottom - top))
+    two &= union_w <= STACKED_PAIR * (bottom - top)
     reach = np.where(two, -1, reach)
     close = (
         (x_overlap >= MERGE_OVERLAP * narrower)
