@@ -82,14 +82,15 @@ LONG_RULE_MIN_PX = 96  # (a small image's width / 5 is as long as a digit's bar)
 LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the threshold)
 # A thin horizontal line that a stroke meets, either crossing it (ink leaves a band BAR_NEAR_PX
 # along it above and below, at most BAR_CROSS_PX apart) or at one side while the line is at
-# least BAR_BARE bare of thick strokes, at least BAR_INK as dark as the strokes there (a ruled
-# line is often fainter than the ink on it), no longer than BAR_REACH times the height of the
-# marks it touches, reaching past them by at most BAR_OVERHANG of it, and not the side of a
-# box (a mark touches both its ends, within BAR_END of its length, and it is at least BAR_SIDE
-# as long as that mark is wide; a loop's flat top is shorter) is a mark's own stroke (the bar
-# of a 4, the hat of a 5, the top of a large 0 written with a thin pen), not a rule
-# (`digit_bars`). Lines longer than BAR_LONGEST of the frame's height (the bar of a digit half
-# as tall as the frame) are rules.
+# least BAR_BARE bare of thick strokes (with nothing above it, a stroke may start up to
+# BAR_LIFT of its length below it: a 7's top the pen lifted from), at least BAR_INK as dark as
+# the strokes there (a ruled line is often fainter than the ink on it), no longer than
+# BAR_REACH times the height of the marks it touches, reaching past them by at most
+# BAR_OVERHANG of it, and not the side of a box (a mark touches both its ends, within BAR_END
+# of its length, and it is at least BAR_SIDE as long as that mark is wide; a loop's flat top
+# is shorter) is a mark's own stroke (the bar of a 4, the hat of a 5, the top of a large 0
+# written with a thin pen), not a rule (`digit_bars`). Lines longer than BAR_LONGEST of the
+# frame's height (the bar of a digit half as tall as the frame) are rules.
 BAR_REACH = 1.5
 BAR_OVERHANG = 1.0
 BAR_INK = 0.6
@@ -844,7 +845,7 @@ def digit_bars(
     # they are mostly bare of thick strokes, the rest of which `remove_rules` keeps anyway (a
     # 5's hat, a 7's top written with a thin pen; not a marker's own strokes, nor a ruled
     # line's piece along one). The strokes are the ink without lines (not a tilted rule's
-    # next step); both rows are summed from its integral first.
+    # next step); the rows looked at are summed from its integral first.
     y0, y1 = np.maximum(y - BAR_NEAR_PX, 0), np.minimum(y + h + BAR_NEAR_PX, height)
     strokes = cv2.subtract(mask, lines)
     sums = cv2.integral(strokes)
