@@ -386,7 +386,7 @@ def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
 def unbroken(mask: np.ndarray, gray: np.ndarray, segments: np.ndarray, seen: np.ndarray):
     """Whether each near-vertical segment of the ink `mask` of `gray` runs on along its whole
     length: no LINE_STRIP_PX rows in a row along it without ink within LINE_WIDTH_PX of it,
-    nor half LINE_CONTRAST darker than the paper beside it (where the threshold lost a faint
+    nor LINE_CONTRAST darker than the paper beside it (where the threshold lost a faint
     line). A line runs on where digits cover it, but strokes stacked in a column (the 1s of
     numbers listed down a page, a 4's stem over the next row's) leave paper between them.
 
@@ -424,7 +424,7 @@ def unbroken(mask: np.ndarray, gray: np.ndarray, segments: np.ndarray, seen: np.
         paper = smooth[rows[look], np.clip(x[look] + beside, 0, w - 1)].max(axis=1)
         centre = np.arange(-2, 3)  # the line itself, within the fit's error
         line = smooth[rows[look], np.clip(x[look] + centre, 0, w - 1)].min(axis=1)
-        inked[look] = paper - line >= LINE_CONTRAST / 2
+        inked[look] = paper - line >= LINE_CONTRAST
     # The longest run of rows with neither, per segment.
     edges = np.flatnonzero(np.diff(np.r_[1, inked.view(np.int8), 1]))
     longest = np.zeros(len(segments), int)

@@ -649,6 +649,24 @@ def test_the_1s_of_numbers_listed_down_a_page_are_no_margin(mnist, shipped_model
     assert mean_read_right(pages, shipped_model) >= 0.9
 
 
+@pytest.mark.parametrize("falloff", [0.0, 0.55])
+def test_strokes_stacked_in_columns_are_no_grid(falloff):
+    # The stems of large 4s in two rows, in line: three columns of two strokes each, 160 px
+    # long, 60 px of paper between them. They leave paper between them, so they are no lines
+    # (`unbroken`); under light falling off across the page, that paper was taken for a
+    # faint line (the paper beside it is brighter on one side) until a line had to be
+    # LINE_CONTRAST darker than it.
+    page = np.full((480, 640), 228, np.float32)
+    for x in (200, 350, 500):
+        for top in (20, 240):
+            cv2.line(page, (x + 4, top), (x, top + 160), 35, 3, cv2.LINE_AA)
+    page *= 1 - falloff * np.linspace(0, 1, 640, dtype=np.float32)[None, :]
+    rng = np.random.default_rng(0)
+    gray = np.clip(cv2.GaussianBlur(page, (3, 3), 0.8) + rng.normal(0, 3, page.shape), 0, 255)
+    gray = gray.astype(np.uint8)
+    assert ruling(gray, threshold(gray)) is None
+
+
 def test_erasing_a_line_keeps_the_strokes_on_it_and_across_it():
     page = np.full((300, 300), 230, np.uint8)
     page[:, 150] = 180  # a grid line, 50 levels dark
