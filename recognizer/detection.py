@@ -16,8 +16,8 @@ Method:
   light), so noise specks do not join the digits; a small vertical closing joins strokes that
   the threshold broke;
 - thin horizontal lines are taken out of that mask (ruled paper, underlines), but not those
-  that are a digit's own stroke: crossed by another, shorter than the digit is tall and as
-  dark (`remove_rules`);
+  that are a digit's own stroke: crossed or met by another (a 4's bar, a 5's hat, a 7's top
+  lifted from its stem), shorter than the digit is tall and as dark (`remove_rules`);
 - where a shadow's border crosses the page, the threshold also marks a band along its dark
   side, which swallows the digits it touches: that band is taken out again (`past_steps`), as
   it is no darker than the paper where it is (`paper_level`). A still is searched so always, a
@@ -140,7 +140,8 @@ CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its lon
 # looked for in strips of LINE_STRIP_PX rows: a band of columns inked in LINE_FILL of a strip's
 # rows with no ink just beside it; bands that chain over LINE_MIN_LENGTH of the frame are a
 # line. A digit's stroke is shorter or thicker: one whose thin stroke ran that long (a
-# pen-written 1 half the frame tall) would lose that stroke.
+# pen-written 1 half the frame tall) would lose that stroke. Strokes stacked in a column are
+# not a line: they leave LINE_STRIP_PX rows of paper between them (`unbroken`).
 LINE_STRIP_PX = 16
 LINE_TILT_PX = 2  # sideways drift allowed within a strip, each way (about 15 degrees)
 LINE_FILL = 0.4  # share of a strip's rows a line inks (its crossings leave gaps in the rest)
