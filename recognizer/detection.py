@@ -146,6 +146,7 @@ LINE_STRIP_PX = 16
 LINE_TILT_PX = 2  # sideways drift allowed within a strip, each way (about 15 degrees)
 LINE_FILL = 0.4  # share of a strip's rows a line inks (its crossings leave gaps in the rest)
 LINE_WIDTH_PX = 6  # ink wider than this is a stroke's side or a dark area, not a line
+LINE_SIDE_PX = LINE_WIDTH_PX + 2 * LINE_TILT_PX  # beside a line: past its width and drift
 LINE_MIN_LENGTH = 0.45  # of the frame's height (of its width, for horizontal lines) ...
 LINE_MIN_PX = 160  # ... and at least this long
 LINE_LONE_LENGTH = 0.8  # a line with no other beside it (a margin), of the frame's height
@@ -281,7 +282,7 @@ def line_segments(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     band = cv2.dilate(mask[:rows], np.ones((1, 2 * LINE_TILT_PX + 1), np.uint8))
     cover = band.reshape(strips, LINE_STRIP_PX, w).sum(axis=1, dtype=np.uint16)
     full = LINE_STRIP_PX * 255
-    side = LINE_WIDTH_PX + 2 * LINE_TILT_PX
+    side = LINE_SIDE_PX
     beside = np.pad(cover, ((0, 0), (side, side)))
     cells = (cover >= LINE_FILL * full) & (beside[:, : -2 * side] < full // 2)
     cells &= beside[:, 2 * side :] < full // 2
@@ -377,7 +378,7 @@ def whole_lines(segments: np.ndarray, height: int) -> np.ndarray:
 def paper_both_sides(gray: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Whether each near-vertical segment is darker than what lies just left and right of it,
     and those agree (paper on both sides, not the sheet's edge nor a textured desk)."""
-    side = LINE_WIDTH_PX + 2 * LINE_TILT_PX
+    side = LINE_SIDE_PX
     left, right = (along_segments(gray, segments, 16, dx) for dx in (-side, side))
     on = np.min([along_segments(gray, segments, 16, dx) for dx in (-1, 0, 1)], axis=0)
     left, right, on = (np.median(v, axis=1) for v in (left, right, on))
@@ -421,7 +422,7 @@ def unbroken(mask: np.ndarray, gray: np.ndarray, segments: np.ndarray, seen: np.
     look = np.flatnonzero(~inked)
     if len(look) >= LINE_STRIP_PX:
         smooth = cv2.blur(gray, (1, 5)).astype(np.int16)  # the paper's noise averaged along
-        beside = LINE_PAPER_STEPS * (LINE_WIDTH_PX + 2 * LINE_TILT_PX) // 2
+        beside = LINE_PAPER_STEPS * LINE_SIDE_PX // 2
         paper = smooth[rows[look], np.clip(x[look] + beside, 0, w - 1)].max(axis=1)
         centre = np.arange(-2, 3)  # the line itself, within the fit's error
         line = smooth[rows[look], np.clip(x[look] + centre, 0, w - 1)].min(axis=1)
