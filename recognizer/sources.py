@@ -128,6 +128,10 @@ def open_capture(spec: str, kind: str, target) -> Source:
     with native_stderr_silenced():
         capture = cv2.VideoCapture(target)
         opened = capture.isOpened()
+        # A phone stores a video filmed upright as the sensor saw it, with a rotation to show
+        # it by. OpenCV 4.11 does not apply that by default, so ask for it.
+        if opened:
+            capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     if not opened:
         capture.release()
         hints = {

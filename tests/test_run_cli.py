@@ -2,6 +2,7 @@
 
 import json
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -97,6 +98,41 @@ def test_a_phones_heic_photo_is_read_upright(mnist, tmp_path):
     assert result.returncode == 0, result.stderr
     assert cv2.imread(str(out)).shape == (600, 800, 3)
     assert readings_f1(read_jsonl(log), truth) >= 0.85
+
+
+def set_display_rotation(mp4: Path, quarter_turns_clockwise: int) -> None:
+    """Write a rotation into an mp4's track header, as a phone does for a video filmed upright:
+    the display matrix of the `tkhd` box (16.16 fixed point; ISO/IEC 14496-12, 8.3.2)."""
+    data = bytearray(mp4.read_bytes())
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    # After the box type: version and flags, two times, track id, a reserved word, the
+    # duration, 8 reserved bytes, layer, group, volume and 2 reserved bytes.
+    matrix = at + 4 + 4 + (16 if version else 8) + 4 + 4 + (8 if version else 4) + 8 + 8
+    one, w = 0x10000, 0x40000000
+    turns = {1: (0, one, -one, 0), 2: (-one, 0, 0, -one), 3: (0, -one, one, 0)}
+    a, b, c, d = turns[quarter_turns_clockwise]
+    data[matrix : matrix + 36] = struct.pack(">9i", a, b, 0, c, d, 0, 0, 0, w)
+    mp4.write_bytes(data)
+
+
+def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
+    # A phone held upright stores its frames as the sensor saw them, a quarter turn round,
+    # and writes the turn that shows them upright into the file.
+    video, truth_path = scene_video
+    capture = cv2.VideoCapture(str(video))
+    phone = tmp_path / "VID_0001.mp4"
+    writer = cv2.VideoWriter(str(phone), cv2.VideoWriter_fourcc(*"mp4v"), 30, (480, 640))
+    while (frame := capture.read()[1]) is not None:
+        writer.write(cv2.rotate(frame, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    writer.release()
+    set_display_rotation(phone, 1)
+
+    out, log = tmp_path / "annotated.mp4", tmp_path / "phone.jsonl"
+    result = recognizer_cli("run", str(phone), "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    assert count_frames(out) == (30, (640, 480))
+    assert readings_f1(read_jsonl(log), read_truth(truth_path)) >= 0.9
 
 
 def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
