@@ -158,6 +158,21 @@ def fit_and_center(ink: np.ndarray) -> np.ndarray:
     return (canvas * np.float32(255) + np.float32(0.5)).astype(np.uint8)
 
 
+def scaled_ink(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A crop's ink (`extract_ink`), found on a copy scaled down to MAX_CROP_SIDE if larger;
+    and the scale of that copy (1.0 if none)."""
+    scale = MAX_CROP_SIDE / max(gray.shape)
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return extract_ink(gray), scale
+    return extract_ink(gray), 1.0
+
+
+def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """White-on-black ink (float 0..1) as a 28x28 uint8 MNIST-style digit."""
+    return fit_and_center(thicken(ink))
+
+
 def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A dark-on-light grayscale crop (uint8, HxW) as a 28x28 uint8 MNIST-style digit.
 
@@ -167,16 +182,11 @@ def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None)
     """
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"to_mnist takes a non-empty 2-D grayscale crop, got shape {gray.shape}")
-    scale = MAX_CROP_SIDE / max(gray.shape)
-    if scale < 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if ink_box is not None:
-            ink_box = tuple(round(v * scale) for v in ink_box)
-    ink = extract_ink(gray)
+    ink, scale = scaled_ink(gray)
     if ink_box is not None:
-        x0, y0, x1, y1 = ink_box
+        x0, y0, x1, y1 = (round(v * scale) for v in ink_box) if scale < 1 else ink_box
         ink[:y0] = 0
         ink[y1:] = 0
         ink[:, :x0] = 0
         ink[:, x1:] = 0
-    return fit_and_center(thicken(ink))
+    return ink_to_mnist(ink)
