@@ -25,7 +25,7 @@ from recognizer.detection import (
 from recognizer.grouping import group_numbers
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.samples import SceneSpec, scene_frames
-from recognizer.splitting import resolve, split_hypotheses
+from recognizer.splitting import best_chain, resolve, split_hypotheses
 from recognizer.tracking import Tracker
 
 does_not_raise = contextlib.nullcontext
@@ -1040,15 +1040,69 @@ def test_resolve_picks_the_more_confident_reading(single, pieces, expected):
     parts = batch(
         [[0, 0, 20, 20], [20, 0, 40, 20]], digit=np.array([d for d, _ in pieces])
     ).replace(confidence=np.array([c for _, c in pieces], np.float32))
-    origin = np.array([[0, 2], [0, 2]])
+    origin = np.array([[0, 0, 20, 40], [0, 20, 40, 40]])  # candidate, start, end, its width
     assert list(resolve(whole, parts, origin, min_joint=0.6).digit) == expected
 
 
+def test_best_chain_crosses_the_candidate_with_the_most_confident_pieces():
+    # Pieces 0-10 (a 1), 10-40, 0-20, 20-40 and 10-25, 25-40 across a candidate 40 wide.
+    starts, ends = np.array([0, 10, 0, 20, 10, 25]), np.array([10, 40, 20, 40, 25, 40])
+    scores = np.array([0.99, 0.95, 0.6, 0.9, 0.98, 0.99])
+    joint, chain = best_chain(starts, ends, scores, 40)
+    assert chain == [0, 4, 5] and joint == pytest.approx(0.99 * 0.98 * 0.99)
+    assert best_chain(starts[2:4], ends[2:4], scores[2:4], 40)[1] == [0, 1]
+    assert best_chain(starts[:1], ends[:1], scores[:1], 40) == (0.0, [])  # none across
+
+
+def touching_number(mnist, count: int, overlap: float, seed: int) -> tuple:
+    """`count` MNIST test digits 60 px tall written in a row on a 640x480 page, each one's box
+    over the one before by `overlap` of its width: (BGR frame, boxes, digits)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640, 3), 228, np.float32)
+    x, boxes, digits = 80, [], []
+    for _ in range(count):
+        index = int(rng.integers(0, 10000))
+        box = written_digit(page, mnist["x_test"][index], x, 200, 60, 35)
+        boxes.append(box)
+        digits.append(int(mnist["y_test"][index]))
+        x = box[2] - int(overlap * (box[2] - box[0]))
+    frame = cv2.cvtColor(photographed(page, rng), cv2.COLOR_GRAY2BGR)
+    return frame, np.float32(boxes), np.array(digits)
+
+
+@pytest.mark.parametrize(("count", "overlap", "minimum"), [(2, 0.2, 0.7), (4, 0.2, 0.36)])
+def test_touching_and_overlapping_digits_are_read(mnist, shipped_model, count, overlap, minimum):
+    # Cut only where two or three equal digits would meet, a 1 beside a wide digit or a fourth
+    # digit was cut wrong. On these 10 numbers each: 16 of 20 and 18 of 40 read right (12 and
+    # 11 before the cuts were chosen by the model's readings). On 20 numbers each of 2-5
+    # digits overlapping by 0, 0.1 and 0.2 of a digit (840 digits): 573 (517 before).
+    from recognizer.pipeline import DEFAULT_MIN_CONFIDENCE, detect, recognize
+
+    classifier = Classifier(shipped_model)
+    right = total = 0
+    for seed in range(10):
+        frame, boxes, digits = touching_number(mnist, count, overlap, seed)
+        found = detect(Frame(0, 0.0, frame))
+        read = recognize(found, classifier, DEFAULT_MIN_CONFIDENCE)
+        total += len(digits)
+        if len(read):
+            iou = box_iou(boxes, read.xyxy)
+            right += int(
+                ((iou.max(axis=1) >= 0.4) & (read.digit[iou.argmax(axis=1)] == digits)).sum()
+            )
+    assert right / total >= minimum
+
+
 @pytest.mark.parametrize(
-    ("single", "pieces"),
-    [((NOT_DIGIT, 0.5), 2), ((7, 0.98), 2), ((NOT_DIGIT, 0.9995), 0), ((7, 0.9995), 0)],
+    ("single", "cut"),
+    [
+        ((NOT_DIGIT, 0.5), True),
+        ((7, 0.98), True),
+        ((NOT_DIGIT, 0.9995), False),
+        ((7, 0.9995), False),
+    ],
 )
-def test_a_wide_mark_read_surely_whole_is_not_cut(single, pieces):
+def test_a_wide_mark_read_surely_whole_is_not_cut(single, cut):
     # Only a split whose every piece is read more surely could win; a page of words, each
     # surely "not a digit", took 5 crops a word to read (12 fps on 720p video, 33-47 now).
     gray = np.full((60, 120), 230, np.uint8)
@@ -1056,4 +1110,4 @@ def test_a_wide_mark_read_surely_whole_is_not_cut(single, pieces):
     read = batch([[10, 10, 70, 50]], digit=np.array([single[0]])).replace(
         confidence=np.array([single[1]], np.float32)
     )
-    assert len(split_hypotheses(gray, read)[0]) == pieces
+    assert (len(split_hypotheses(gray, read)[0]) > 0) == cut
