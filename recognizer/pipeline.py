@@ -221,8 +221,8 @@ def more_evidence(a: Detections, b: Detections) -> bool:
 def recognize(found: Found, classifier: Classifier, min_confidence: float) -> Detections:
     """One frame's digits, from its candidates: cut, split, classified, straightened.
 
-    The model reads all candidates in one batched call; the pieces of wide candidates not read
-    surely whole (touching digits) in a second one, only when there are such pieces, and the
+    The model reads all candidates in one batched call; the pieces of wide candidates that may
+    be touching digits (`splitting`) in a second one, only when there are such pieces, and the
     upright crops of tilted lines in a third (`deskew`). Splitting every wide candidate up
     front took 5 crops for each word of a page of text (12 fps on 720p video, 33-47 now).
     """

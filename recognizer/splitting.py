@@ -29,7 +29,14 @@ PIECE_MIN = 0.12  # the narrowest piece (a 1), of the height
 PIECE_MAX = 1.3  # the widest piece: a digit, with a stray mark beside it that it touches
 PIECE_TYPICAL = 0.55  # a digit's usual width, of the height: which pieces to keep when too many
 MAX_PIECES = 24  # pieces read per candidate
-SURE = 0.999  # a candidate read at least this confidently is not cut (`split_hypotheses`)
+SURE = 0.999  # a candidate read at least this confidently is not cut (`split_hypotheses`)...
+# ... unless it was read as "not a digit" and is this much wider than tall: a run of touching
+# digits is not one digit, so the model rejects it whole. Such a mark is cut when it is one of
+# the SEVERAL_PER_FRAME nearest to a digit (a page of words has a hundred of them), and a split
+# of it wins from SEVERAL_JOINT, however surely it was read whole.
+SEVERAL_ASPECT = 1.5
+SEVERAL_PER_FRAME = 8
+SEVERAL_JOINT = 0.9
 
 
 def cut_points(column_ink: np.ndarray, height: int) -> list[int]:
@@ -100,16 +107,15 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
     """Pieces of the wide candidates, and per piece (candidate index, start, end, width): where
     it starts and ends across its candidate, and how wide that is, for `resolve` to chain them.
 
-    The candidates come read: one read at SURE or more, as a digit or as "not a digit", is not
-    cut, so a page of words, each one wide and surely "not a digit", is not cut into pieces.
-    (Splits do win over readings just below: 14 of the 80 splits that won on generated
-    touching numbers had a whole reading of 0.98 or more, the highest 0.997.)
+    The candidates come read: one read at SURE or more is not cut, but for the SEVERAL_PER_FRAME
+    marks read surely as "not a digit" that are SEVERAL_ASPECT wide and nearest to a digit
+    (`several`). (Splits do win over readings just below SURE: 14 of the 80 splits that won on
+    generated touching numbers had a whole reading of 0.98 or more, the highest 0.997.)
     """
     boxes, crops, origin = [], [], []
-    wide = (candidates.xyxy[:, 2] - candidates.xyxy[:, 0]) > SPLIT_ASPECT * np.maximum(
-        candidates.xyxy[:, 3] - candidates.xyxy[:, 1], 1
-    )
-    wide &= candidates.confidence < SURE
+    width = candidates.xyxy[:, 2] - candidates.xyxy[:, 0]
+    wide = width > SPLIT_ASPECT * np.maximum(candidates.xyxy[:, 3] - candidates.xyxy[:, 1], 1)
+    wide &= (candidates.confidence < SURE) | several(candidates)
     if not wide.any():
         return Detections.empty(), np.zeros((0, 4), np.int64)
     padded = crop_boxes(gray.shape, candidates.xyxy)
@@ -122,6 +128,32 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
         return Detections.empty(), np.zeros((0, 4), np.int64)
     pieces = Detections(xyxy=np.array(boxes, np.float32), crops=np.stack(crops))
     return pieces, np.array(origin, np.int64)
+
+
+def may_be_several(detections: Detections) -> np.ndarray:
+    """Mask of the marks read as "not a digit" that are SEVERAL_ASPECT times as wide as tall."""
+    xyxy = detections.xyxy
+    wide = (xyxy[:, 2] - xyxy[:, 0]) >= SEVERAL_ASPECT * (xyxy[:, 3] - xyxy[:, 1])
+    return wide & (detections.digit == NOT_DIGIT)
+
+
+def several(candidates: Detections) -> np.ndarray:
+    """Mask of the SEVERAL_PER_FRAME marks that may be several touching digits (`may_be_several`)
+    nearest to a candidate read as a digit, in heights of the mark, edge to edge."""
+    chosen = np.zeros(len(candidates), bool)
+    maybe = np.nonzero(may_be_several(candidates) & (candidates.confidence >= SURE))[0]
+    if len(maybe) <= SEVERAL_PER_FRAME:
+        chosen[maybe] = True
+        return chosen
+    digits = np.nonzero(candidates.digit != NOT_DIGIT)[0]
+    nearest = np.zeros(len(maybe))
+    if len(digits):
+        a, b = candidates.xyxy[maybe][:, None], candidates.xyxy[digits][None]
+        gap_x = np.maximum(0, np.maximum(a[..., 0] - b[..., 2], b[..., 0] - a[..., 2]))
+        gap_y = np.maximum(0, np.maximum(a[..., 1] - b[..., 3], b[..., 1] - a[..., 3]))
+        nearest = (np.hypot(gap_x, gap_y) / np.maximum(a[..., 3] - a[..., 1], 1)).min(axis=1)
+    chosen[maybe[np.argsort(nearest, kind="stable")[:SEVERAL_PER_FRAME]]] = True
+    return chosen
 
 
 def digit_confidence(detections: Detections) -> np.ndarray:
@@ -151,19 +183,24 @@ def resolve(
 ) -> Detections:
     """Each candidate read whole or as its best chain of pieces, whichever is more confident.
 
-    A split must also reach `min_joint`: the chance that all its pieces are read right is what
-    its readings are worth, and below the reporting threshold they are worth nothing.
+    A mark that may be several digits (`may_be_several`) is split from SEVERAL_JOINT, however
+    surely it was read whole as "not a digit". A split must also reach `min_joint`: the chance
+    that all its pieces are read right is what its readings are worth, and below the reporting
+    threshold they are worth nothing.
     """
     if not len(pieces):
         return singles
     keep = np.ones(len(singles), bool)
     chosen = []
     piece_confidence = digit_confidence(pieces)
+    whole = np.where(
+        may_be_several(singles), np.minimum(singles.confidence, SEVERAL_JOINT), singles.confidence
+    )
     for i in np.unique(origin[:, 0]):
         rows = np.nonzero(origin[:, 0] == i)[0]
         start, end, width = origin[rows, 1], origin[rows, 2], int(origin[rows[0], 3])
         joint, chain = best_chain(start, end, piece_confidence[rows], width)
-        if len(chain) >= 2 and joint > max(float(singles.confidence[i]), min_joint):
+        if len(chain) >= 2 and joint > max(float(whole[i]), min_joint):
             keep[i] = False
             chosen.append(pieces[rows[chain]])
     return Detections.concatenate([singles[keep], *chosen])
