@@ -37,6 +37,9 @@ SURE = 0.999  # a candidate read at least this confidently is not cut (`split_hy
 SEVERAL_ASPECT = 1.5
 SEVERAL_PER_FRAME = 8
 SEVERAL_JOINT = 0.9
+# At most this many marks a frame are cut, those nearest to a digit: a page of scribbles or of
+# words, each cut into about 6 pieces, would make a frame's pieces many hundreds.
+CUT_PER_FRAME = 24
 
 
 def cut_points(column_ink: np.ndarray, height: int) -> list[int]:
@@ -109,13 +112,15 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
 
     The candidates come read: one read at SURE or more is not cut, but for the SEVERAL_PER_FRAME
     marks read surely as "not a digit" that are SEVERAL_ASPECT wide and nearest to a digit
-    (`several`). (Splits do win over readings just below SURE: 14 of the 80 splits that won on
-    generated touching numbers had a whole reading of 0.98 or more, the highest 0.997.)
+    (`several`); and of all, the CUT_PER_FRAME nearest to a digit are cut. (Splits do win over
+    readings just below SURE: 14 of the 80 splits that won on generated touching numbers had a
+    whole reading of 0.98 or more, the highest 0.997.)
     """
     boxes, crops, origin = [], [], []
     width = candidates.xyxy[:, 2] - candidates.xyxy[:, 0]
     wide = width > SPLIT_ASPECT * np.maximum(candidates.xyxy[:, 3] - candidates.xyxy[:, 1], 1)
     wide &= (candidates.confidence < SURE) | several(candidates)
+    wide = nearest_to_digits(candidates, wide, CUT_PER_FRAME)
     if not wide.any():
         return Detections.empty(), np.zeros((0, 4), np.int64)
     padded = crop_boxes(gray.shape, candidates.xyxy)
@@ -137,23 +142,29 @@ def may_be_several(detections: Detections) -> np.ndarray:
     return wide & (detections.digit == NOT_DIGIT)
 
 
-def several(candidates: Detections) -> np.ndarray:
-    """Mask of the SEVERAL_PER_FRAME marks that may be several touching digits (`may_be_several`)
-    nearest to a candidate read as a digit, in heights of the mark, edge to edge."""
-    chosen = np.zeros(len(candidates), bool)
-    maybe = np.nonzero(may_be_several(candidates) & (candidates.confidence >= SURE))[0]
-    if len(maybe) <= SEVERAL_PER_FRAME:
-        chosen[maybe] = True
+def nearest_to_digits(candidates: Detections, among: np.ndarray, limit: int) -> np.ndarray:
+    """Mask of at most `limit` of the candidates `among` (a mask): those nearest to a candidate
+    read as a digit, edge to edge, in heights of the mark (in their order, if no digit)."""
+    chosen = among.copy()
+    indexes = np.nonzero(among)[0]
+    if len(indexes) <= limit:
         return chosen
     digits = np.nonzero(candidates.digit != NOT_DIGIT)[0]
-    nearest = np.zeros(len(maybe))
+    nearest = np.zeros(len(indexes))
     if len(digits):
-        a, b = candidates.xyxy[maybe][:, None], candidates.xyxy[digits][None]
+        a, b = candidates.xyxy[indexes][:, None], candidates.xyxy[digits][None]
         gap_x = np.maximum(0, np.maximum(a[..., 0] - b[..., 2], b[..., 0] - a[..., 2]))
         gap_y = np.maximum(0, np.maximum(a[..., 1] - b[..., 3], b[..., 1] - a[..., 3]))
         nearest = (np.hypot(gap_x, gap_y) / np.maximum(a[..., 3] - a[..., 1], 1)).min(axis=1)
-    chosen[maybe[np.argsort(nearest, kind="stable")[:SEVERAL_PER_FRAME]]] = True
+    chosen[indexes[np.argsort(nearest, kind="stable")[limit:]]] = False
     return chosen
+
+
+def several(candidates: Detections) -> np.ndarray:
+    """Mask of the SEVERAL_PER_FRAME marks read surely as "not a digit" that may be several
+    touching digits (`may_be_several`) nearest to a digit."""
+    sure = may_be_several(candidates) & (candidates.confidence >= SURE)
+    return nearest_to_digits(candidates, sure, SEVERAL_PER_FRAME)
 
 
 def digit_confidence(detections: Detections) -> np.ndarray:
