@@ -3,14 +3,18 @@
 Two digits are neighbours when the second lies to the right of the first along a line tilted by at
 most MAX_SLOPE_DEG (paper held at an angle), the gap between them is at most MAX_GAP digit heights,
 and their heights are alike. Each digit links to its nearest right neighbour; chains of two or more
-digits are numbers. Several lines give several numbers.
+digits are numbers. Several lines give several numbers. A decimal point, a colon or a comma written
+in the gap between two of its digits ("3.14", "12:30", "1,000") is read into the number's value
+(`separator`).
 """
 
 import math
 
+import cv2
 import numpy as np
 
 from recognizer.core import Detections
+from recognizer.preprocessing import MIN_INK_CONTRAST
 
 MAX_SLOPE_DEG = 35.0
 MAX_GAP = 0.7  # of the taller digit's height
@@ -20,6 +24,18 @@ MAX_HEIGHT_RATIO = 1.8
 # tall 1 may be a line, a sudoku's or a table's, next to which a digit is no comma.)
 PUNCTUATION = 0.4
 PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
+# A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
+# from DOT_MIN to DOT_MAX of the digits' height across, filling DOT_FILL of its box, standing
+# free in the gap. One at most DOT_ASPECT times as long as wide, in the lower DOT_LOW of the
+# line, is a decimal point; two over each other, one in each half, a colon. One COMMA_TALL times
+# as tall as wide or more that reaches below the line by DOT_MIN of its height is a comma
+# ("1,000"). Anything else there says nothing.
+DOT_MIN = 0.04
+DOT_MAX = 0.3
+DOT_ASPECT = 2.0
+DOT_FILL = 0.4
+DOT_LOW = 0.35
+COMMA_TALL = 1.3
 
 
 def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
@@ -73,8 +89,54 @@ def lines(xyxy: np.ndarray) -> list[list[int]]:
     return chains
 
 
-def group_numbers(detections: Detections) -> list[dict]:
-    """Numbers of two or more digits: box [x, y, w, h], value, confidence, digit indexes."""
+def separator(gray: np.ndarray, left: np.ndarray, right: np.ndarray) -> str:
+    """The mark written between two neighbouring digits' boxes (xyxy): ".", ":", "," or ""."""
+    x0, x1 = int(left[2]), int(right[0])
+    top, bottom = int(min(left[1], right[1])), int(math.ceil(max(left[3], right[3])))
+    height = bottom - top
+    if x1 - x0 < 2 or height < 8:
+        return ""
+    # The gap, with a margin into each digit's box and below the line (a comma's tail); a blob
+    # that reaches the side of what is looked at is a stroke's end, not a mark. Ink is what is
+    # darker than halfway from the gap's paper (its lightest) to the digits' darkest strokes.
+    below = min(gray.shape[0], bottom + round(DOT_MAX * height))
+    darkest, paper, _, _ = cv2.minMaxLoc(gray[top:below, x0:x1])
+    ink = cv2.minMaxLoc(gray[top:bottom, int(left[0]) : int(math.ceil(right[2]))])[0]
+    if paper - ink < MIN_INK_CONTRAST or darkest > (paper + ink) / 2:
+        return ""  # nothing dark written in the gap (most numbers)
+    margin = max(2, round(DOT_MIN * height))
+    region = gray[top:below, max(0, x0 - margin) : x1 + margin]
+    gap = cv2.compare(region, (paper + ink) / 2, cv2.CMP_LT)
+    _, _, stats, centres = cv2.connectedComponentsWithStats(gap, connectivity=8)
+    dots, commas, others = [], 0, 0
+    for (x, y, w, h, area), (_, cy) in zip(stats[1:], centres[1:], strict=True):
+        if x == 0 or y == 0 or x + w == gap.shape[1] or y + h == gap.shape[0]:
+            continue  # a digit's stroke, reaching in from beside (or a line running past)
+        small = DOT_MIN * height <= max(w, h) <= DOT_MAX * height and max(w, h) >= 2
+        if not (small and area >= DOT_FILL * w * h):
+            others += 1
+        elif h >= COMMA_TALL * w and y + h > height + DOT_MIN * height:
+            commas += 1
+        elif max(w, h) <= DOT_ASPECT * min(w, h):
+            dots.append(cy / height)
+        else:
+            others += 1
+    if others or (commas and dots):
+        return ""
+    if commas == 1:
+        return ","
+    if len(dots) == 1 and dots[0] >= 1 - DOT_LOW:
+        return "."
+    if len(dots) == 2 and min(dots) < 0.5 <= max(dots):
+        return ":"
+    return ""
+
+
+def group_numbers(detections: Detections, gray: np.ndarray | None = None) -> list[dict]:
+    """Numbers of two or more digits: box [x, y, w, h], value, confidence, digit indexes.
+
+    With the frame's grayscale `gray` (dark ink on light), a decimal point, a colon or a comma
+    between two of a number's digits is read into its value."""
     numbers = []
     for chain in lines(detections.xyxy):
         boxes = detections.xyxy[chain]
@@ -88,9 +150,19 @@ def group_numbers(detections: Detections) -> list[dict]:
                     round(float(x1 - x0)),
                     round(float(y1 - y0)),
                 ],
-                "value": "".join(str(int(detections.digit[i])) for i in chain),
+                "value": value(detections, chain, gray),
                 "confidence": round(float(np.prod(detections.confidence[chain])), 4),
                 "digits": chain,
             }
         )
     return numbers
+
+
+def value(detections: Detections, chain: list[int], gray: np.ndarray | None) -> str:
+    """A number's digits as text, with the separators written between them (`separator`)."""
+    text = str(int(detections.digit[chain[0]]))
+    for a, b in zip(chain, chain[1:], strict=False):
+        if gray is not None:
+            text += separator(gray, detections.xyxy[a], detections.xyxy[b])
+        text += str(int(detections.digit[b]))
+    return text

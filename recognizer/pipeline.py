@@ -239,12 +239,14 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     return detection.suppress_nested(detections)
 
 
-def track(detections: Detections, tracker: Tracker | None) -> tuple[Detections, list]:
-    """The frame's digits with their track's fused readings, and its numbers."""
+def track(
+    detections: Detections, tracker: Tracker | None, gray: np.ndarray | None = None
+) -> tuple[Detections, list]:
+    """The frame's digits with their track's fused readings, and its numbers (read in `gray`)."""
     if tracker is not None:
         detections = tracker.update(detections)
         detections = detections[is_digit(detections, 0.0)]  # a fused reading may be "not a digit"
-    return detections, group_numbers(detections)
+    return detections, group_numbers(detections, gray)
 
 
 def run(
@@ -288,16 +290,17 @@ def run(
             if polarity is not None and found.dark and found.light != polarity.light:
                 found = redetect(found, polarity.light)
             detections = recognize(found, classifier, options.min_confidence)
+            read = found  # the reading kept: the frame, or its negative on a dark ground
             if found.other is not None:
                 other = recognize(found.other, classifier, options.min_confidence)
                 if more_evidence(other, detections):
-                    detections = other
+                    detections, read = other, found.other
                     if polarity is not None:  # the frames detected from now on
                         polarity.light = not polarity.light
             if found.check_fine:
                 fine.decide(detections, frame.bgr.shape[:2])
             clock.lap("classify")
-            detections, numbers = track(detections, tracker)
+            detections, numbers = track(detections, tracker, read.gray)
             clock.lap("track")
             annotated = None
             if draw:

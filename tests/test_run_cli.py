@@ -135,6 +135,20 @@ def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     assert readings_f1(read_jsonl(log), read_truth(truth_path)) >= 0.9
 
 
+def test_a_decimal_point_is_read_into_the_numbers_value(mnist, tmp_path):
+    from tests.test_stages import two_digits_and
+
+    gray, _, _ = two_digits_and(mnist, ".", 0)
+    cv2.imwrite(str(tmp_path / "price.png"), gray)
+    log = tmp_path / "price.jsonl"
+    result = runner.invoke(
+        app, ["run", str(tmp_path / "price.png"), "--jsonl", str(log), "--no-display"]
+    )
+    assert result.exit_code == 0, result.output
+    digits = [int(d) for d in mnist["y_test"][:2]]
+    assert [n["value"] for n in read_jsonl(log)[0]["numbers"]] == [f"{digits[0]}.{digits[1]}"]
+
+
 def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
     video, _ = scene_video
     capture = cv2.VideoCapture(str(video))

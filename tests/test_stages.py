@@ -1003,6 +1003,39 @@ def test_tracker_fuses_flickering_readings():
     assert labels == [7] * 20
 
 
+def two_digits_and(mnist, mark: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two MNIST digits 55 px tall with `mark` written in the gap between them (".", ":", ",",
+    "-" for a ruled line through the gap, "" for nothing): (gray page, left box, right box)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((160, 240, 3), 228, np.float32)
+    left = written_digit(page, mnist["x_test"][seed], 40, 50, 55, 35)
+    x = left[2] + 7
+    ink = (35, 35, 35)
+    if mark == ".":
+        cv2.circle(page, (x + 3, 102), 3, ink, -1)
+    elif mark == ":":
+        cv2.circle(page, (x + 3, 70), 3, ink, -1)
+        cv2.circle(page, (x + 3, 92), 3, ink, -1)
+    elif mark == ",":
+        cv2.line(page, (x + 5, 101), (x, 111), ink, 3)
+    elif mark == "-":
+        cv2.line(page, (0, 104), (239, 104), (150, 150, 150), 2)
+    right = written_digit(page, mnist["x_test"][seed + 1], x + 14, 50, 55, 35)
+    return photographed(page, rng), np.float32(left), np.float32(right)
+
+
+@pytest.mark.parametrize("mark", [".", ":", ",", "", "-"])
+def test_a_decimal_point_colon_or_comma_between_two_digits_is_read(mnist, mark):
+    # Measured on pages of 4 numbers of 3 digits, 6 each: "8.23" 23, "8:23" 23 and "8,23" 20
+    # of 24 read whole with it (one digit misread; 4 commas unseen, the value without one); no
+    # separator in any of 1760 numbers of the samples, 14 fresh scenes and 5 more videos.
+    from recognizer.grouping import separator
+
+    for seed in range(3):
+        gray, left, right = two_digits_and(mnist, mark, seed)
+        assert separator(gray, left, right) == ("" if mark == "-" else mark)
+
+
 @pytest.mark.parametrize(
     ("boxes", "digits", "values"),
     [
