@@ -9,8 +9,9 @@
 - `resolve` keeps, per wide candidate, the single reading (its confidence, also when it is "not a
   digit") or the chain of pieces across it with the best joint confidence (the product of its
   pieces' confidences, every piece a digit; `best_chain`), whichever is higher. The model's
-  readings choose the cuts. A mark the model rejects whole at SURE is not cut into digits: a
-  word's or a doodle's pieces are often strokes read as 1s.
+  readings choose the cuts. A mark the model reads whole at SURE is not cut (a word's or a
+  doodle's pieces are often strokes read as 1s), unless it is read as "not a digit" and is wide
+  enough to be several digits (`several`); and at most CUT_PER_FRAME marks a frame are cut.
 """
 
 import cv2
