@@ -1028,7 +1028,7 @@ def two_digits_and(mnist, mark: str, seed: int = 0) -> tuple[np.ndarray, np.ndar
 def test_a_decimal_point_colon_or_comma_between_two_digits_is_read(mnist, mark):
     # Measured on pages of 4 numbers of 3 digits, 6 each: "8.23" 23, "8:23" 23 and "8,23" 20
     # of 24 read whole with it (one digit misread; 4 commas unseen, the value without one); no
-    # separator in any of 1760 numbers of the samples, 14 fresh scenes and 5 more videos.
+    # separator in any of 1761 numbers of the samples, 14 fresh scenes and 5 more videos.
     from recognizer.grouping import separator
 
     for seed in range(3):
