@@ -107,9 +107,10 @@ def train(
         TimeElapsedColumn(),
         TextColumn("{task.fields[stats]}"),
     )
+    stop = stop_on_sigint()
     try:
         with Progress(*columns, console=err) as progress:
-            result = training.train(config, TrainProgress(progress))
+            result = training.train(config, TrainProgress(progress), stop)
     except RecognizerError as exc:
         raise fail(exc) from None
     table = Table(title="training summary")
@@ -192,7 +193,8 @@ def run_options(**values):
 
 
 def stop_on_sigint():
-    """First Ctrl-C: finish the current frame and stop cleanly; a second one stops at once."""
+    """First Ctrl-C: finish the current frame (or training batch) and stop cleanly; a second one
+    stops at once."""
     import signal
     import threading
 

@@ -19,6 +19,7 @@ import datetime
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,12 +175,15 @@ def cosine_rate(base: float, epoch: int, epochs: int) -> float:
 # --- train -------------------------------------------------------------------------------------
 
 
-def keras_callback(reporter: Reporter):
+def keras_callback(reporter: Reporter, stop: threading.Event):
+    """Reports each batch, and ends the epoch early once `stop` is set (Ctrl-C)."""
     keras = import_keras()
 
     class ReporterCallback(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             reporter.batch_end(batch + 1, dict(logs or {}))
+            if stop.is_set():
+                self.model.stop_training = True
 
     return ReporterCallback()
 
@@ -203,9 +207,18 @@ def load_checkpoint(files: ModelFiles):
     return keras.models.load_model(files.checkpoint), state
 
 
-def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
-    """Train, evaluate and export; the output folder changes only at the very end."""
+def train(
+    config: TrainConfig, reporter: Reporter | None = None, stop: threading.Event | None = None
+) -> TrainResult:
+    """Train, evaluate and export; the output folder changes only at the very end.
+
+    Setting `stop` (the CLI sets it on Ctrl-C) ends training after the current batch, keeping
+    the checkpoint of the last whole epoch; a KeyboardInterrupt does the same at once. A flag
+    is checked rather than the interrupt relied on alone: raised inside TensorFlow's or Keras's
+    own code (a `__del__`), a KeyboardInterrupt can be swallowed, and training ran on to the end.
+    """
     reporter = reporter or SilentReporter()
+    stop = stop or threading.Event()
     files = ModelFiles(Path(config.output))
     check_output_folder(files.folder)
     mnist = load_mnist(config.data)  # every data check happens here, before any training
@@ -225,7 +238,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
     history: dict[str, list] = state["history"]
     started = time.monotonic() - state["seconds"]
 
-    callback = keras_callback(reporter)
+    callback = keras_callback(reporter, stop)
     steps = math.ceil(len(x_train) * (1 + NEGATIVE_FRACTION) / config.batch_size)
     epoch = state["epoch"]
     try:
@@ -234,6 +247,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
             model.optimizer.learning_rate.assign(rate)
             augmentation = augmentation_for(epoch, config.epochs)
             images, labels = epoch_data(x_train, y_train, rng, augmentation)
+            if stop.is_set():
+                raise KeyboardInterrupt
             reporter.epoch_start(epoch, config.epochs, steps)
             fit = model.fit(
                 images,
@@ -243,6 +258,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None) -> TrainResult:
                 verbose=0,
                 callbacks=[callback],
             )
+            if stop.is_set():  # the epoch was cut short: it is not checkpointed
+                raise KeyboardInterrupt
             val_loss, val_acc = model.evaluate(x_val[..., None], y_val, verbose=0, batch_size=512)
             logs = {
                 "loss": fit.history["loss"][-1],
