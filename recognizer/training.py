@@ -243,12 +243,12 @@ def train(
     epoch = state["epoch"]
     try:
         for epoch in range(state["epoch"], config.epochs):
+            if stop.is_set():  # before the epoch's augmentation, which takes seconds
+                raise KeyboardInterrupt
             rate = cosine_rate(config.learning_rate, epoch, config.epochs)
             model.optimizer.learning_rate.assign(rate)
             augmentation = augmentation_for(epoch, config.epochs)
             images, labels = epoch_data(x_train, y_train, rng, augmentation)
-            if stop.is_set():
-                raise KeyboardInterrupt
             reporter.epoch_start(epoch, config.epochs, steps)
             fit = model.fit(
                 images,
