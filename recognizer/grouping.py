@@ -102,11 +102,12 @@ def separator(gray: np.ndarray, left: np.ndarray, right: np.ndarray) -> str:
     below = min(gray.shape[0], bottom + round(DOT_MAX * height))
     darkest, paper, _, _ = cv2.minMaxLoc(gray[top:below, x0:x1])
     ink = cv2.minMaxLoc(gray[top:bottom, int(left[0]) : int(math.ceil(right[2]))])[0]
-    if paper - ink < MIN_INK_CONTRAST or darkest > (paper + ink) / 2:
+    halfway = (paper + ink) / 2
+    if paper - ink < MIN_INK_CONTRAST or darkest > halfway:
         return ""  # nothing dark written in the gap (most numbers)
     margin = max(2, round(DOT_MIN * height))
     region = gray[top:below, max(0, x0 - margin) : x1 + margin]
-    gap = cv2.compare(region, (paper + ink) / 2, cv2.CMP_LT)
+    gap = cv2.compare(region, halfway, cv2.CMP_LT)
     _, _, stats, centres = cv2.connectedComponentsWithStats(gap, connectivity=8)
     dots, commas, others = [], 0, 0
     for (x, y, w, h, area), (_, cy) in zip(stats[1:], centres[1:], strict=True):
