@@ -135,6 +135,27 @@ def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     assert readings_f1(read_jsonl(log), read_truth(truth_path)) >= 0.9
 
 
+def test_an_animated_gif_is_read_as_a_video(scene_video, tmp_path):
+    # Screen recordings and shared clips come as GIFs: every frame is read, at the GIF's rate.
+    from PIL import Image
+
+    video, truth_path = scene_video
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(256))
+    gif = tmp_path / "clip.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    out, log = tmp_path / "clip.mp4", tmp_path / "clip.jsonl"
+    result = recognizer_cli("run", str(gif), "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    assert len(records) == 30 and count_frames(out) == (30, (640, 480))
+    assert records[1]["time"] == pytest.approx(0.1, abs=1e-3)  # 100 ms a frame
+    assert readings_f1(records, read_truth(truth_path)) >= 0.9
+
+
 def test_a_decimal_point_is_read_into_the_numbers_value(mnist, tmp_path):
     from tests.test_stages import two_digits_and
 
