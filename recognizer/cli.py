@@ -192,6 +192,16 @@ def run_options(**values):
     return RunOptions(**values)
 
 
+def frame_size(value: str | None) -> tuple[int, int] | None:
+    """A frame size written WxH ("1280x720"), as (width, height)."""
+    if value is None:
+        return None
+    width, x, height = value.lower().partition("x")
+    if not (x and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise typer.BadParameter(f"{value!r} is not a size written WxH, such as 1280x720")
+    return int(width), int(height)
+
+
 def stop_on_sigint():
     """First Ctrl-C: finish the current frame (or training batch) and stop cleanly; a second one
     stops at once."""
@@ -224,6 +234,14 @@ def run(
     snapshots: Annotated[
         Path, typer.Option(file_okay=False, help="Folder for snapshots (key s).")
     ] = Path("."),
+    camera_size: Annotated[
+        str | None,
+        typer.Option(
+            callback=frame_size,
+            metavar="WxH",
+            help="Frame size to ask a camera for, e.g. 1280x720 (it gives the nearest it has).",
+        ),
+    ] = None,
 ) -> None:
     """Box and label every digit of a camera, video, image, folder or stream."""
     import contextlib
@@ -257,9 +275,14 @@ def run(
     window = None
     quit_by_key = False
     try:
+        if camera_size is not None and not source.isdigit():
+            raise RecognizerError("--camera-size is for a camera (an index such as 0)")
         classifier = Classifier(options.model, threads=options.threads)  # fail before any output
-        opened = open_source(source)
+        opened = open_source(source, camera_size)
         info = opened.info
+        if camera_size is not None and info.resolution_wh != camera_size:
+            width, height = info.resolution_wh
+            err.print(f"camera {source} gives {width}x{height}", highlight=False)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),

@@ -124,7 +124,15 @@ def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source)
             return
 
 
-def open_capture(spec: str, kind: str, target) -> Source:
+def ask_size(capture: cv2.VideoCapture, size_wh: tuple[int, int]) -> None:
+    """Ask a camera for frames of `size_wh`; it gives the nearest size it has. Asked for as
+    MJPG: a USB camera sends 720p and more uncompressed at a few frames a second only."""
+    capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+    capture.set(cv2.CAP_PROP_FRAME_WIDTH, size_wh[0])
+    capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size_wh[1])
+
+
+def open_capture(spec: str, kind: str, target, size_wh: tuple[int, int] | None = None) -> Source:
     with native_stderr_silenced():
         capture = cv2.VideoCapture(target)
         opened = capture.isOpened()
@@ -132,6 +140,8 @@ def open_capture(spec: str, kind: str, target) -> Source:
         # it by. OpenCV 4.11 does not apply that by default, so ask for it.
         if opened:
             capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+            if size_wh is not None:
+                ask_size(capture, size_wh)
     if not opened:
         capture.release()
         hints = {
@@ -181,11 +191,12 @@ def open_folder(folder: Path) -> Source:
     return source
 
 
-def open_source(spec: str) -> Source:
-    """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file."""
+def open_source(spec: str, camera_size_wh: tuple[int, int] | None = None) -> Source:
+    """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file;
+    a camera is asked for frames of `camera_size_wh` when given (`ask_size`)."""
     spec = str(spec)
     if spec.isdigit():
-        return open_capture(spec, "camera", int(spec))
+        return open_capture(spec, "camera", int(spec), camera_size_wh)
     if "://" in spec:
         return open_capture(spec, "stream", spec)
     path = Path(spec)

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
-from recognizer.cli import app
+from recognizer.cli import app, frame_size
 from recognizer.samples import SceneSpec, read_truth, scene_frames
 from tests.conftest import ROOT, count_frames, recognizer_cli
 
@@ -250,6 +250,28 @@ def test_bad_sources_exit_2_with_one_line(tmp_path, make_source, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "size", "message"),
+    [
+        ("9", "1280x720", "camera 9 could not be opened"),  # asked for a size, still absent
+        ("samples/still-1280x720.png", "1280x720", "--camera-size is for a camera"),
+        ("0", "1280", "not a size written WxH"),
+        ("0", "0x720", "not a size written WxH"),
+        ("0", "wide", "not a size written WxH"),
+    ],
+)
+def test_camera_size_is_checked_before_any_camera_is_opened(source, size, message):
+    result = recognizer_cli("run", source, "--camera-size", size, "--no-display")
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split()), result.stderr  # typer wraps its box
+
+
+def test_camera_size_parses_width_by_height():
+    assert frame_size("1280x720") == (1280, 720)
+    assert frame_size("640X480") == (640, 480)
+    assert frame_size(None) is None
 
 
 @pytest.mark.parametrize(
