@@ -3,10 +3,14 @@
 `open_source(spec)` returns a `Source`: a context manager with a `VideoInfo` that yields `Frame`s.
 The capture is always released (`close`, the `with` block, or the end of iteration), also on
 Ctrl-C. Frames a video cannot decode mid-stream are skipped and counted in `Source.skipped`.
+A frame keeps its number in the source, so skipped (and, live, dropped) frames leave gaps, and
+its time: a video's own timestamp (right for variable frame rates too), the time since the first
+frame for a camera or stream.
 Reading happens on a background thread a few frames ahead (`READ_AHEAD`), so decoding overlaps
 with detection and classification on the other core.
 """
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,14 +74,9 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class Source:
-    """Frames of one source; iterate once, inside `with`.
+    """Frames of one source; iterate once, inside `with`."""
 
-    `frames` yields (bgr, file) pairs: file is the image's name for a folder, else None.
-    """
-
-    def __init__(
-        self, info: VideoInfo, frames: Iterator[tuple[np.ndarray, str | None]], release=None
-    ) -> None:
+    def __init__(self, info: VideoInfo, frames: Iterator[Frame], release=None) -> None:
         self.info = info
         self.skipped = 0
         # A live source never queues stale frames: the newest is what the user is looking at.
@@ -99,21 +98,21 @@ class Source:
 
     def __iter__(self) -> Iterator[Frame]:
         """Decoded on a helper thread; OpenCV releases the GIL while it decodes."""
-        fps = self.info.fps or FOLDER_FPS
-        for index, (bgr, file) in enumerate(self._reader):
-            yield Frame(index=index, time_s=index / fps, bgr=bgr, file=file)
+        yield from self._reader
 
 
-def capture_frames(capture: cv2.VideoCapture, total: int | None, source: Source) -> Iterator:
-    """Frames of an open capture; unreadable frames before the announced end are skipped."""
+def capture_frames(
+    capture: cv2.VideoCapture, total: int | None, source: Source, position: int = 0
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(number, frame) pairs of an open capture from frame `position` on; unreadable frames
+    before the announced end are skipped."""
     failures = 0
-    position = 0
     while True:
         ok, bgr = capture.read()
         if ok and bgr is not None:
             failures = 0
             position += 1
-            yield bgr
+            yield position - 1, bgr
             continue
         if total is None or position >= total:
             return
@@ -154,19 +153,34 @@ def open_capture(spec: str, kind: str, target, size_wh: tuple[int, int] | None =
     if not ok or first is None:
         capture.release()
         raise SourceError(f"{spec}: opened, but no frame could be read from it")
+    stamp = capture_clock(capture, kind)
+    origin = stamp()
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = float(fps) if fps and 0 < fps < 1000 else 30.0
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     total = count if kind == "video" and count > 0 else None
     info = VideoInfo(kind, spec, (first.shape[1], first.shape[0]), fps, total)
 
-    def frames() -> Iterator[tuple[np.ndarray, None]]:
-        yield first, None
-        for bgr in capture_frames(capture, total - 1 if total else None, source):
-            yield bgr, None
+    def frames() -> Iterator[Frame]:
+        yield Frame(0, 0.0, first)
+        last = 0.0
+        for number, bgr in capture_frames(capture, total, source, position=1):
+            seconds = stamp() - origin
+            if not seconds > last:  # no stamps (some files), or a damaged one
+                seconds = max(number / fps, last)
+            last = seconds
+            yield Frame(number, seconds, bgr)
 
     source = Source(info, frames(), release=capture.release)
     return source
+
+
+def capture_clock(capture: cv2.VideoCapture, kind: str):
+    """Seconds by which a capture's frames are timed: a video file's own timestamp of the frame
+    last read, else (a camera, a stream: live) the time it was read."""
+    if kind == "video":
+        return lambda: capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+    return time.monotonic
 
 
 def open_folder(folder: Path) -> Source:
@@ -178,14 +192,14 @@ def open_folder(folder: Path) -> Source:
         "folder", str(folder), (first.shape[1], first.shape[0]), FOLDER_FPS, len(paths)
     )
 
-    def frames() -> Iterator[tuple[np.ndarray, str]]:
-        yield first, paths[0].name
-        for path in paths[1:]:
+    def frames() -> Iterator[Frame]:
+        yield Frame(0, 0.0, first, paths[0].name)
+        for number, path in enumerate(paths[1:], start=1):
             image = decode_image(path)
             if image is None:
                 source.skipped += 1
                 continue
-            yield image, path.name
+            yield Frame(number, number / FOLDER_FPS, image, path.name)
 
     source = Source(info, frames())
     return source
@@ -207,5 +221,5 @@ def open_source(spec: str, camera_size_wh: tuple[int, int] | None = None) -> Sou
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = read_image(path)
         info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
-        return Source(info, iter([(image, None)]))
+        return Source(info, iter([Frame(0, 0.0, image)]))
     return open_capture(spec, "video", spec)

@@ -135,6 +135,108 @@ def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     assert readings_f1(read_jsonl(log), read_truth(truth_path)) >= 0.9
 
 
+MP4_PARENTS = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
+
+
+def mp4_box(data: bytes, path: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(offset, size) of each box on `path` (e.g. moov, trak, ..., stts), outermost first."""
+    found, start, end = [], 0, len(data)
+    for name in path:
+        at = start
+        while at < end:
+            size, kind = struct.unpack(">I4s", data[at : at + 8])
+            if kind == name:
+                break
+            at += size
+        assert at < end, f"no {name} box"
+        found.append((at, size))
+        start, end = at + 8, at + size
+    return found
+
+
+def mp4_samples(data: bytes) -> list[tuple[int, int]]:
+    """(offset, size) in the file of each video sample (frame), from the sample tables."""
+    table = {
+        name: data[at + 16 : at + size]  # after size, type, version and flags, entry count
+        for name in (b"stsz", b"stsc", b"stco")
+        for at, size in mp4_box(data, (*MP4_PARENTS, name))[-1:]
+    }
+    sizes = struct.unpack(f">{(len(table[b'stsz']) - 4) // 4}I", table[b"stsz"][4:])
+    chunks = struct.unpack(f">{len(table[b'stco']) // 4}I", table[b"stco"])
+    runs = struct.unpack(f">{len(table[b'stsc']) // 4}I", table[b"stsc"])  # first, count, desc
+    samples, sample = [], 0
+    for chunk, offset in enumerate(chunks, start=1):
+        per_chunk = [
+            count for first, count in zip(runs[::3], runs[1::3], strict=True) if first <= chunk
+        ][-1]
+        for size in sizes[sample : sample + per_chunk]:
+            samples.append((offset, size))
+            offset += size
+        sample += per_chunk
+    return samples
+
+
+def set_frame_durations(mp4: Path, runs: list[tuple[int, int]]) -> None:
+    """Give an mp4's frames their own durations: `runs` of (frames, duration in the track's
+    time units), the `stts` table of a variable frame rate video (ISO/IEC 14496-12, 8.6.1.2).
+    The boxes holding it grow with it; the frames' data before them stay where they are."""
+    data = bytearray(mp4.read_bytes())
+    boxes = mp4_box(data, (*MP4_PARENTS, b"stts"))
+    assert boxes[0][0] > data.find(b"mdat"), "the sample data must come before moov"
+    at, size = boxes[-1]
+    table = struct.pack(">II", 0, len(runs)) + b"".join(struct.pack(">II", *run) for run in runs)
+    grown = 8 + len(table) - size
+    data[at : at + size] = struct.pack(">I4s", 8 + len(table), b"stts") + table
+    for parent, parent_size in boxes[:-1]:
+        data[parent : parent + 4] = struct.pack(">I", parent_size + grown)
+    mp4.write_bytes(data)
+
+
+def test_a_variable_frame_rate_video_is_timed_by_its_own_stamps(scene_video, tmp_path):
+    # Phones film at a variable rate (slower in dim light): a frame's time is its own stamp,
+    # not its number over the average rate.
+    video, truth_path = scene_video
+    phone = tmp_path / "vfr.mp4"
+    phone.write_bytes(video.read_bytes())
+    data = phone.read_bytes()
+    stts = mp4_box(data, (*MP4_PARENTS, b"stts"))[-1][0]
+    frames, unit = struct.unpack(">II", data[stts + 16 : stts + 24])  # one run: 30 at 1/30 s
+    assert frames == 30
+    set_frame_durations(phone, [(10, unit * 3 // 2), (20, unit * 3 // 4)])  # 20 fps, then 40
+
+    log = tmp_path / "vfr.jsonl"
+    result = recognizer_cli("run", str(phone), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    expected = [k / 20 if k <= 10 else 0.5 + (k - 10) / 40 for k in range(30)]
+    assert [r["time"] for r in records] == pytest.approx(expected, abs=1e-3)
+    assert readings_f1(records, read_truth(truth_path)) >= 0.9
+
+
+def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_video, tmp_path):
+    video, truth_path = scene_video
+    damaged = tmp_path / "damaged.mp4"
+    data = bytearray(video.read_bytes())
+    rng = np.random.default_rng(0)
+    for offset, size in mp4_samples(data)[10:13]:  # frames 10-12: their data overwritten
+        data[offset : offset + size] = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+    damaged.write_bytes(data)
+
+    out, log = tmp_path / "out.mp4", tmp_path / "damaged.jsonl"
+    result = recognizer_cli(
+        "run", str(damaged), "-o", str(out), "--jsonl", str(log), "--no-display"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 unreadable frames skipped" in result.stderr
+    records = read_jsonl(log)
+    numbers = [r["frame"] for r in records]
+    assert numbers == [*range(10), *range(13, 30)]
+    assert [r["time"] for r in records] == pytest.approx([n / 30 for n in numbers], abs=1e-3)
+    assert count_frames(out)[0] == len(records)
+    truth = read_truth(truth_path)
+    assert readings_f1(records, [truth[n] for n in numbers]) >= 0.9
+
+
 def test_an_animated_gif_is_read_as_a_video(scene_video, tmp_path):
     # Screen recordings and shared clips come as GIFs: every frame is read, at the GIF's rate.
     from PIL import Image
