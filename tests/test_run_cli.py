@@ -5,6 +5,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -211,6 +212,64 @@ def test_a_variable_frame_rate_video_is_timed_by_its_own_stamps(scene_video, tmp
     expected = [k / 20 if k <= 10 else 0.5 + (k - 10) / 40 for k in range(30)]
     assert [r["time"] for r in records] == pytest.approx(expected, abs=1e-3)
     assert readings_f1(records, read_truth(truth_path)) >= 0.9
+
+
+class MjpegStream:
+    """A live MJPEG stream over HTTP (an IP camera, a phone's webcam app) on 127.0.0.1: the
+    frames as JPEGs, sent at `fps` as a camera would, with a stall of `stall_s` before frame
+    `stall_at` (a network hiccup)."""
+
+    def __init__(self, frames: list, fps: float, stall_at: int, stall_s: float) -> None:
+        import http.server
+
+        jpegs = [cv2.imencode(".jpg", frame)[1].tobytes() for frame in frames]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                start = time.monotonic()
+                for i, jpeg in enumerate(jpegs):
+                    due = start + i / fps + (stall_s if i >= stall_at else 0.0)
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}"
+                    self.wfile.write(head.encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+
+    def __enter__(self) -> "MjpegStream":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
+    # A live source's frames are timed by when they came, not by their count over its rate:
+    # FFmpeg guesses 25 fps for this 30 fps stream, and a half-second stall is in no count.
+    video, truth_path = scene_video
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    log = tmp_path / "stream.jsonl"
+    with MjpegStream(frames, fps=30, stall_at=15, stall_s=0.5) as stream:
+        result = recognizer_cli("run", stream.url, "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    numbers = [r["frame"] for r in records]
+    assert len(numbers) >= 25 and numbers == sorted(set(numbers))  # a few may be dropped
+    expected = [n / 30 + (0.5 if n >= 15 else 0.0) for n in numbers]
+    assert [r["time"] for r in records] == pytest.approx(expected, abs=0.15)
+    truth = read_truth(truth_path)
+    assert readings_f1(records, [truth[n] for n in numbers]) >= 0.9
 
 
 def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_video, tmp_path):
