@@ -226,7 +226,10 @@ def run(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Annotated video, image or image folder.")
     ] = None,
-    jsonl: Annotated[Path | None, typer.Option(help="One JSON line of readings per frame.")] = None,
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(help="One JSON line of readings per frame; - for standard output."),
+    ] = None,
     min_confidence: MinConfidenceOption = None,
     show_crops: Annotated[bool, typer.Option(help="Show the 28x28 model inputs.")] = False,
     display: Annotated[bool, typer.Option(help="Live window (when a display exists).")] = True,
@@ -283,6 +286,8 @@ def run(
         if camera_size is not None and info.resolution_wh != camera_size:
             width, height = info.resolution_wh
             err.print(f"camera {source} gives {width}x{height}", highlight=False)
+        if not (options.draw or output or jsonl):
+            err.print("no display, --output or --jsonl: readings are only counted", highlight=False)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),

@@ -6,6 +6,7 @@ last processed frame. `JsonlSink` writes and flushes one line per frame.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,14 +17,12 @@ from recognizer.errors import OutputError
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+STDOUT = "-"  # the JSONL path that means standard output
 
 
 def frame_record(frame: Frame, source: str, detections: Detections, numbers=None):
     """The JSONL schema: box is [x, y, w, h] of the top-left corner, in input-frame pixels.
-
-    A folder's frames also name their image file ("file"): images that cannot be read are
-    skipped, so the frame number alone does not say which file a line is about.
-    """
+    A folder's frames also name their image file ("file")."""
     digits = []
     for (x, y, w, h), digit, conf, track in zip(
         detections.xywh, detections.digit, detections.confidence, detections.track_id, strict=True
@@ -52,13 +51,20 @@ def check_writable(path: Path) -> None:
 
 
 class JsonlSink:
+    """One JSON line a frame, to a file, or to standard output for the path "-"."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        check_writable(self.path)
+        self.stdout = str(path) == STDOUT
+        if not self.stdout:
+            check_writable(self.path)
         self.file = None
         self.lines = 0
 
     def __enter__(self) -> "JsonlSink":
+        if self.stdout:
+            self.file = sys.stdout
+            return self
         try:
             self.file = open(self.path, "w", encoding="utf-8")
         except OSError as exc:
@@ -71,7 +77,7 @@ class JsonlSink:
         self.lines += 1
 
     def __exit__(self, *exc) -> None:
-        if self.file is not None:
+        if self.file is not None and not self.stdout:
             self.file.close()
 
 

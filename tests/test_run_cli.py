@@ -54,6 +54,24 @@ def test_run_video_in_process_writes_video_and_log(scene_video, tmp_path):
     assert readings_f1(records, read_truth(truth_path)) >= 0.9
 
 
+def test_jsonl_dash_writes_the_readings_to_standard_output(scene_video):
+    # For a pipe (`| jq`): the lines alone on stdout; progress and summary stay on stderr.
+    video, truth_path = scene_video
+    result = recognizer_cli("run", str(video), "--jsonl", "-", "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["frame"] for r in records] == list(range(30))
+    assert readings_f1(records, read_truth(truth_path)) >= 0.9
+    assert "30 frames" in result.stderr and "only counted" not in result.stderr
+
+
+def test_a_run_that_keeps_nothing_says_so(scene_video):
+    result = recognizer_cli("run", str(scene_video[0]), "--no-display")
+    assert result.returncode == 0, result.stderr
+    assert "no display, --output or --jsonl: readings are only counted" in result.stderr
+    assert result.stdout == ""
+
+
 def test_run_image_as_a_subprocess(mnist, tmp_path):
     from recognizer.samples import SceneSpec, write_sample
 
