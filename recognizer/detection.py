@@ -24,8 +24,9 @@ Method:
   video only while that finds more than the plain search (`Steps`);
 - outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
   aspect and ink density; a candidate must have MIN_CONTRAST gray levels of ink on paper
-  (rejects wood grain, paper texture) and mostly paper around it (rejects the sheet's edge
-  against the desk, shadow borders), shadowed paper counting as paper when searching past
+  (rejects wood grain, paper texture; less where all the frame's marks are faint, if it stands
+  well above the paper's texture: `faint_floor`) and mostly paper around it (rejects the sheet's
+  edge against the desk, shadow borders), shadowed paper counting as paper when searching past
   shadows' borders;
 - pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
   other, or when a much shorter piece lies right beside a taller one within its height (a 4's
@@ -73,7 +74,13 @@ MAX_TOUCHING_ASPECT = 3.2  # up to three touching digits, split later by `splitt
 MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
 LARGE_FILL_PX = 6.0  # ... or, if less, this many pixels over the box's height (a pen's width)
 THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
-MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate
+MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate ...
+# ... or, where the frame's strongest mark is faint (light pencil, a washed-out webcam image),
+# FAINT_SHARE of that mark's contrast, down to FAINT_CONTRAST (`Judge.min_contrast`)
+FAINT_SHARE = 0.6
+FAINT_CONTRAST = 22.0
+FAINT_OVER_TEXTURE = 4.0  # ... and a faint mark that many times the paper's texture around it
+TEXTURE_QUANTILES = (10, 90)  # the paper's texture: the spread of the ring around a mark
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
 RULE_BAND_PX = 5
 RULE_MAX_THICKNESS_PX = 5  # on the detection copy; thicker horizontal ink is a stroke, not a rule
@@ -1025,6 +1032,7 @@ class Judge:
         self.gray, self.mask, self.paper = gray, mask, paper
         self.integral = cv2.integral(mask)  # sums of 255 per ink pixel
         self.smooth = cv2.blur(gray, (3, 3))
+        self.min_contrast: float | None = None  # set by the first call, for the whole frame
 
     @functools.cached_property
     def lines(self) -> np.ndarray:
@@ -1060,7 +1068,11 @@ class Judge:
         stats = np.zeros((len(boxes), 2))
         for i in np.flatnonzero(keep):
             stats[i] = ink_contrast_and_surround(self.smooth, boxes[i])
-        keep &= stats[:, 0] >= MIN_CONTRAST
+        if self.min_contrast is None:
+            self.min_contrast = faint_floor(stats[keep, 0])
+        keep &= stats[:, 0] >= self.min_contrast
+        for i in np.flatnonzero(keep & (stats[:, 0] < MIN_CONTRAST)):
+            keep[i] = stats[i, 0] >= FAINT_OVER_TEXTURE * ring_texture(self.smooth, boxes[i])
         keep[keep] = self.paper_around(boxes[keep], stats[keep, 1])
         return keep
 
@@ -1077,9 +1089,26 @@ class Judge:
             ring[i] = ink_contrast_and_surround(self.smooth, boxes[i], self.lines)[1]
         if self.paper is not None:
             # Across a shadow's border, shadowed paper is paper, not dark surroundings.
+            contrast = MIN_CONTRAST if self.min_contrast is None else self.min_contrast
             for i in np.flatnonzero(ring > MAX_DARK_RING):
-                ring[i] = shaded_surround(self.smooth, boxes[i], self.paper)
+                ring[i] = shaded_surround(self.smooth, boxes[i], self.paper, contrast)
         return ring <= MAX_DARK_RING
+
+
+def faint_floor(contrasts: np.ndarray) -> float:
+    """The contrast a frame's candidates need, from the contrasts of all its digit-like marks:
+    MIN_CONTRAST, unless even the strongest of them is faint.
+
+    A page written in light pencil, or filmed washed out, has strokes 20-35 gray levels below
+    its paper: readable, but under MIN_CONTRAST, so none was found (0 of 72 digits at 30 levels).
+    Lowering the floor everywhere found them, but on engineering paper with dark digits its
+    faint grid's cells became 110 false digits. So the floor is lowered only as far as
+    FAINT_SHARE of the frame's strongest mark, and never below FAINT_CONTRAST; and `Judge`
+    keeps a mark under MIN_CONTRAST only FAINT_OVER_TEXTURE times above the texture of the
+    paper around it (`ring_texture`), or a blank page's coarse grain is read as digits.
+    """
+    strongest = float(contrasts.max()) if len(contrasts) else MIN_CONTRAST
+    return float(np.clip(FAINT_SHARE * strongest, FAINT_CONTRAST, MIN_CONTRAST))
 
 
 def ring_window(x0: int, y0: int, x1: int, y1: int, shape: tuple) -> tuple[int, int, int, int]:
@@ -1118,13 +1147,34 @@ def ink_contrast_and_surround(
     return float(high - low), dark / ring_pixels
 
 
-def shaded_surround(smooth: np.ndarray, box: np.ndarray, paper: np.ndarray) -> float:
+def ring_texture(smooth: np.ndarray, box: np.ndarray) -> float:
+    """The spread of gray levels (TEXTURE_QUANTILES) in the ring around a box: the paper's
+    grain, camera noise and shading there. Faint writing stands well above its paper's
+    texture; a blob of coarse grain or a crease does not."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    rx0, ry0, rx1, ry1 = ring_window(x0, y0, x1, y1, smooth.shape)
+    strips = [
+        smooth[ry0:y0, rx0:rx1],
+        smooth[y1:ry1, rx0:rx1],
+        smooth[y0:y1, rx0:x0],
+        smooth[y0:y1, x1:rx1],
+    ]
+    ring = np.concatenate([strip.ravel() for strip in strips])
+    if ring.size == 0:
+        return float("inf")
+    low, high = np.percentile(ring, TEXTURE_QUANTILES)
+    return float(high - low)
+
+
+def shaded_surround(
+    smooth: np.ndarray, box: np.ndarray, paper: np.ndarray, min_contrast: float = MIN_CONTRAST
+) -> float:
     """The share of dark pixels in the ring around a box, dark meaning darker than the paper
     where it is (`paper_level`), not than the paper inside the box.
 
     A digit written across a shadow's border has shadowed paper around its bright half: that is
-    paper, not dark surroundings. Paper no brighter than the ink by MIN_CONTRAST (a dark object,
-    the desk) still counts as dark.
+    paper, not dark surroundings. Paper no brighter than the ink by `min_contrast` (a dark
+    object, the desk) still counts as dark.
     """
     x0, y0, x1, y1 = (int(v) for v in box)
     rx0, ry0, rx1, ry1 = ring_window(x0, y0, x1, y1, smooth.shape)
@@ -1134,7 +1184,7 @@ def shaded_surround(smooth: np.ndarray, box: np.ndarray, paper: np.ndarray) -> f
         return 1.0
     low = float(smooth[y0:y1, x0:x1].min())
     level = paper[ry0:ry1, rx0:rx1].astype(np.float32)
-    dark = (level - around > THRESHOLD_OFFSET) | (level - low < MIN_CONTRAST)
+    dark = (level - around > THRESHOLD_OFFSET) | (level - low < min_contrast)
     dark[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
     return int(np.count_nonzero(dark)) / ring_pixels
 
