@@ -24,10 +24,10 @@ Method:
   video only while that finds more than the plain search (`Steps`);
 - outer contours (also of marks inside a drawn box), filtered by size relative to the frame,
   aspect and ink density; a candidate must have MIN_CONTRAST gray levels of ink on paper
-  (rejects wood grain, paper texture; less where all the frame's marks are faint, if it stands
-  well above the paper's texture: `faint_floor`) and mostly paper around it (rejects the sheet's
-  edge against the desk, shadow borders), shadowed paper counting as paper when searching past
-  shadows' borders;
+  (rejects wood grain, paper texture), or FAINT_CONTRAST if that stands well above the paper's
+  texture around it (faint writing: `Judge.faint`), and mostly paper around it (rejects the
+  sheet's edge against the desk, shadow borders), shadowed paper counting as paper when
+  searching past shadows' borders;
 - pieces of one broken digit (a 5's detached hat, a gap in a 4) are merged when one lies over the
   other, or when a much shorter piece lies right beside a taller one within its height (a 4's
   arm); digits side by side stay apart, and a mark wholly inside another box (a digit in a
@@ -75,11 +75,8 @@ MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its 
 LARGE_FILL_PX = 6.0  # ... or, if less, this many pixels over the box's height (a pen's width)
 THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
 MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate ...
-# ... or, where the frame's strongest mark is faint (light pencil, a washed-out webcam image),
-# FAINT_SHARE of that mark's contrast, down to FAINT_CONTRAST (`Judge.min_contrast`)
-FAINT_SHARE = 0.6
-FAINT_CONTRAST = 22.0
-FAINT_OVER_TEXTURE = 4.0  # ... and a faint mark that many times the paper's texture around it
+FAINT_CONTRAST = 22.0  # ... or this many (light pencil, a washed-out image), if that is ...
+FAINT_OVER_TEXTURE = 4.0  # ... this many times the texture of the paper around it
 TEXTURE_QUANTILES = (10, 90)  # the paper's texture: the spread of the ring around a mark
 RULE_LENGTH_DIVISOR = 20  # a horizontal line longer than width / 20 is a rule, not a stroke
 RULE_BAND_PX = 5
@@ -1032,7 +1029,6 @@ class Judge:
         self.gray, self.mask, self.paper = gray, mask, paper
         self.integral = cv2.integral(mask)  # sums of 255 per ink pixel
         self.smooth = cv2.blur(gray, (3, 3))
-        self.min_contrast: float | None = None  # set by the first call, for the whole frame
 
     @functools.cached_property
     def lines(self) -> np.ndarray:
@@ -1068,13 +1064,24 @@ class Judge:
         stats = np.zeros((len(boxes), 2))
         for i in np.flatnonzero(keep):
             stats[i] = ink_contrast_and_surround(self.smooth, boxes[i])
-        if self.min_contrast is None:
-            self.min_contrast = faint_floor(stats[keep, 0])
-        keep &= stats[:, 0] >= self.min_contrast
-        for i in np.flatnonzero(keep & (stats[:, 0] < MIN_CONTRAST)):
-            keep[i] = stats[i, 0] >= FAINT_OVER_TEXTURE * ring_texture(self.smooth, boxes[i])
+        keep &= (stats[:, 0] >= MIN_CONTRAST) | self.faint(boxes, stats[:, 0], keep)
         keep[keep] = self.paper_around(boxes[keep], stats[keep, 1])
         return keep
+
+    def faint(self, boxes: np.ndarray, contrast: np.ndarray, among: np.ndarray) -> np.ndarray:
+        """Mask of the boxes `among` that are faint writing: FAINT_CONTRAST to MIN_CONTRAST gray
+        levels of ink, FAINT_OVER_TEXTURE times the paper's texture around them.
+
+        Light pencil, or a page filmed washed out, leaves strokes 20-35 gray levels below the
+        paper: plain to see, but none was found under MIN_CONTRAST (0 of 72 digits at 30
+        levels). A blank page's coarse grain and a faint grid are as faint: taking any mark
+        from FAINT_CONTRAST read a grid's cells as 112 false digits, a blank page's grain as one
+        a page. They do not stand out from the paper around them, which is as grainy or ruled.
+        """
+        faint = among & (contrast >= FAINT_CONTRAST) & (contrast < MIN_CONTRAST)
+        for i in np.flatnonzero(faint):
+            faint[i] = contrast[i] >= FAINT_OVER_TEXTURE * ring_texture(self.smooth, boxes[i])
+        return faint
 
     def on_paper(self, boxes: np.ndarray) -> np.ndarray:
         """Whether each box has mostly paper around it (at most MAX_DARK_RING dark)."""
@@ -1089,26 +1096,9 @@ class Judge:
             ring[i] = ink_contrast_and_surround(self.smooth, boxes[i], self.lines)[1]
         if self.paper is not None:
             # Across a shadow's border, shadowed paper is paper, not dark surroundings.
-            contrast = MIN_CONTRAST if self.min_contrast is None else self.min_contrast
             for i in np.flatnonzero(ring > MAX_DARK_RING):
-                ring[i] = shaded_surround(self.smooth, boxes[i], self.paper, contrast)
+                ring[i] = shaded_surround(self.smooth, boxes[i], self.paper)
         return ring <= MAX_DARK_RING
-
-
-def faint_floor(contrasts: np.ndarray) -> float:
-    """The contrast a frame's candidates need, from the contrasts of all its digit-like marks:
-    MIN_CONTRAST, unless even the strongest of them is faint.
-
-    A page written in light pencil, or filmed washed out, has strokes 20-35 gray levels below
-    its paper: readable, but under MIN_CONTRAST, so none was found (0 of 72 digits at 30 levels).
-    Lowering the floor everywhere found them, but on engineering paper with dark digits its
-    faint grid's cells became 110 false digits. So the floor is lowered only as far as
-    FAINT_SHARE of the frame's strongest mark, and never below FAINT_CONTRAST; and `Judge`
-    keeps a mark under MIN_CONTRAST only FAINT_OVER_TEXTURE times above the texture of the
-    paper around it (`ring_texture`), or a blank page's coarse grain is read as digits.
-    """
-    strongest = float(contrasts.max()) if len(contrasts) else MIN_CONTRAST
-    return float(np.clip(FAINT_SHARE * strongest, FAINT_CONTRAST, MIN_CONTRAST))
 
 
 def ring_window(x0: int, y0: int, x1: int, y1: int, shape: tuple) -> tuple[int, int, int, int]:
@@ -1166,14 +1156,12 @@ def ring_texture(smooth: np.ndarray, box: np.ndarray) -> float:
     return float(high - low)
 
 
-def shaded_surround(
-    smooth: np.ndarray, box: np.ndarray, paper: np.ndarray, min_contrast: float = MIN_CONTRAST
-) -> float:
+def shaded_surround(smooth: np.ndarray, box: np.ndarray, paper: np.ndarray) -> float:
     """The share of dark pixels in the ring around a box, dark meaning darker than the paper
     where it is (`paper_level`), not than the paper inside the box.
 
     A digit written across a shadow's border has shadowed paper around its bright half: that is
-    paper, not dark surroundings. Paper no brighter than the ink by `min_contrast` (a dark
+    paper, not dark surroundings. Paper no brighter than the ink by FAINT_CONTRAST (a dark
     object, the desk) still counts as dark.
     """
     x0, y0, x1, y1 = (int(v) for v in box)
@@ -1184,7 +1172,7 @@ def shaded_surround(
         return 1.0
     low = float(smooth[y0:y1, x0:x1].min())
     level = paper[ry0:ry1, rx0:rx1].astype(np.float32)
-    dark = (level - around > THRESHOLD_OFFSET) | (level - low < min_contrast)
+    dark = (level - around > THRESHOLD_OFFSET) | (level - low < FAINT_CONTRAST)
     dark[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
     return int(np.count_nonzero(dark)) / ring_pixels
 
