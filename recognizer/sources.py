@@ -153,12 +153,16 @@ def open_capture(spec: str, kind: str, target, size_wh: tuple[int, int] | None =
     if not ok or first is None:
         capture.release()
         raise SourceError(f"{spec}: opened, but no frame could be read from it")
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    if kind == "stream" and count > 0:
+        # A URL of a video file (a known length; a live stream has none): every frame is read,
+        # none dropped to keep up, and timed by the file's stamps.
+        kind = "video"
+    total = count if kind == "video" and count > 0 else None
     stamp = capture_clock(capture, kind)
     origin = stamp()
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = float(fps) if fps and 0 < fps < 1000 else 30.0
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    total = count if kind == "video" and count > 0 else None
     info = VideoInfo(kind, spec, (first.shape[1], first.shape[0]), fps, total)
 
     def frames() -> Iterator[Frame]:

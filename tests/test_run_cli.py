@@ -290,6 +290,57 @@ def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
     assert readings_f1(records, [truth[n] for n in numbers]) >= 0.9
 
 
+def faststart(mp4: Path) -> None:
+    """Move an mp4's index (moov) before its frames' data, as files made for the web are, so
+    that it is read over HTTP front to back: the frames' offsets (stco) grow by its size."""
+    data = mp4.read_bytes()
+    ((moov_at, moov_size),) = mp4_box(data, (b"moov",))
+    mdat_at = mp4_box(data, (b"mdat",))[0][0]
+    assert mdat_at < moov_at, "the index must come after the frames' data"
+    moov = bytearray(data[moov_at : moov_at + moov_size])
+    stco = mp4_box(bytes(moov), (*MP4_PARENTS, b"stco"))[-1][0]
+    (count,) = struct.unpack(">I", moov[stco + 12 : stco + 16])
+    table = np.s_[stco + 16 : stco + 16 + 4 * count]
+    moov[table] = struct.pack(
+        f">{count}I", *(o + moov_size for o in struct.unpack(f">{count}I", moov[table]))
+    )
+    mp4.write_bytes(data[:mdat_at] + moov + data[mdat_at:moov_at] + data[moov_at + moov_size :])
+
+
+def test_a_video_file_at_a_url_is_read_whole_not_as_a_live_stream(scene_video, tmp_path):
+    # A URL is a live stream (frames dropped to keep up) unless it has a length: a video file
+    # on a web server is read frame by frame, as a local one.
+    import functools
+    import http.server
+
+    video, truth_path = scene_video
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "clip.mp4").write_bytes(video.read_bytes())
+    faststart(web / "clip.mp4")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(web))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log = tmp_path / "web.jsonl"
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+        result = recognizer_cli("run", url, "--jsonl", str(log), "--no-display")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    assert [r["frame"] for r in records] == list(range(30))
+    assert [r["time"] for r in records] == pytest.approx([n / 30 for n in range(30)], abs=1e-3)
+    assert readings_f1(records, read_truth(truth_path)) >= 0.9
+
+
 def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_video, tmp_path):
     video, truth_path = scene_video
     damaged = tmp_path / "damaged.mp4"
