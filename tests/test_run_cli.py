@@ -93,9 +93,11 @@ def test_run_image_as_a_subprocess(mnist, tmp_path):
     assert readings_f1(records, truth) >= 0.85
 
 
-def test_a_phones_heic_photo_is_read_upright(mnist, tmp_path):
-    # An iPhone saves HEIC by default, which OpenCV cannot read; its pixels are stored as the
-    # sensor saw them (here turned a quarter), with an orientation to show them upright.
+@pytest.mark.parametrize("name", ["IMG_0001.HEIC", "IMG_0002.jpg"])
+def test_a_phones_photo_is_read_upright(mnist, tmp_path, name):
+    # An iPhone saves HEIC by default, which OpenCV cannot read, other phones JPEG; the pixels
+    # are stored as the sensor saw them (here turned a quarter), with an EXIF orientation to
+    # show them upright.
     import pillow_heif
     from PIL import Image
 
@@ -109,10 +111,10 @@ def test_a_phones_heic_photo_is_read_upright(mnist, tmp_path):
     exif = photo.getexif()
     exif[0x0112] = 6  # EXIF orientation: turn a quarter clockwise to show
     pillow_heif.register_heif_opener()
-    photo.save(tmp_path / "IMG_0001.HEIC", quality=90, exif=exif.tobytes())
+    photo.save(tmp_path / name, quality=90, exif=exif.tobytes())
 
     out, log = tmp_path / "annotated.png", tmp_path / "photo.jsonl"
-    photo_path = str(tmp_path / "IMG_0001.HEIC")
+    photo_path = str(tmp_path / name)
     result = recognizer_cli("run", photo_path, "-o", str(out), "--jsonl", str(log), "--no-display")
     assert result.returncode == 0, result.stderr
     assert cv2.imread(str(out)).shape == (600, 800, 3)
