@@ -202,6 +202,17 @@ def frame_size(value: str | None) -> tuple[int, int] | None:
     return int(width), int(height)
 
 
+def silence_stdout() -> None:
+    """Point standard output at the null device: its reader has closed the pipe, and anything
+    written there later (Python's own flush at exit too) would fail again."""
+    import os
+    import sys
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+
+
 def stop_on_sigint():
     """First Ctrl-C: finish the current frame (or training batch) and stop cleanly; a second one
     stops at once."""
@@ -276,7 +287,7 @@ def run(
     opened = None
     fps = 0.0
     window = None
-    quit_by_key = False
+    quit_by_key = closed = False
     try:
         if camera_size is not None and not source.isdigit():
             raise RecognizerError("--camera-size is for a camera (an index such as 0)")
@@ -320,12 +331,17 @@ def run(
         raise fail(exc) from None
     except KeyboardInterrupt:
         stop.set()
+    except BrokenPipeError:  # the program reading `--jsonl -` stopped reading (`| head`)
+        silence_stdout()
+        closed = True
     finally:
         if window is not None:
             window.close()
     summary = f"{frames} frames, {digits} digits, {fps:.0f} fps"
     if opened is not None and opened.skipped:
         summary += f", {opened.skipped} unreadable frames skipped"
+    if closed:
+        summary += ", stopped when standard output was closed"
     err.print(summary, highlight=False)
     if stop.is_set() and not quit_by_key:
         err.print("interrupted: outputs are complete up to the last frame", highlight=False)

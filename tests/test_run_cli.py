@@ -65,6 +65,28 @@ def test_jsonl_dash_writes_the_readings_to_standard_output(scene_video):
     assert "30 frames" in result.stderr and "only counted" not in result.stderr
 
 
+def test_a_reader_closing_the_jsonl_pipe_stops_the_run_cleanly(long_video, tmp_path):
+    # `recognizer run clip.mp4 --jsonl - | head -n 1`: the run stops, finalizes the video,
+    # says why, and exits 0, with no traceback (before: exit 1 and no word).
+    out = tmp_path / "out.mp4"
+    command = [sys.executable, "-m", "recognizer.cli", "run", str(long_video), "-o", str(out)]
+    process = subprocess.Popen(
+        [*command, "--jsonl", "-", "--no-display"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert json.loads(process.stdout.readline())["frame"] == 0
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0, stderr
+    assert "stopped when standard output was closed" in stderr and "Traceback" not in stderr
+    frames = int(stderr.split(" frames, ")[0].split()[-1])
+    assert 1 <= frames < 400
+    assert count_frames(out) == (frames, (640, 480))
+
+
 def test_a_run_that_keeps_nothing_says_so(scene_video):
     result = recognizer_cli("run", str(scene_video[0]), "--no-display")
     assert result.returncode == 0, result.stderr
