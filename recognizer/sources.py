@@ -25,6 +25,7 @@ from recognizer.native import native_stderr_silenced
 
 HEIF_SUFFIXES = {".heic", ".heif"}  # phones' photos (an iPhone's default), read by pillow-heif
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", *HEIF_SUFFIXES}
+ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}  # formats that may be transparent
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
 READ_AHEAD = 4
 # A video that fails this many reads in a row before its announced end is treated as ended.
@@ -45,10 +46,32 @@ class VideoInfo:
 
 
 def decode_image(path: Path) -> np.ndarray | None:
-    """An image file as BGR, upright by its EXIF orientation; None if it cannot be read."""
-    if path.suffix.lower() in HEIF_SUFFIXES:
+    """An image file as BGR, upright by its EXIF orientation; None if it cannot be read.
+    A transparent one is laid on a ground its ink stands out from (`flatten_alpha`)."""
+    suffix = path.suffix.lower()
+    if suffix in HEIF_SUFFIXES:
         return decode_heif(path)
+    if suffix in ALPHA_SUFFIXES:
+        # IMREAD_COLOR drops the alpha channel: the transparent pixels of a drawing app's
+        # export are black, under black strokes. IMREAD_UNCHANGED keeps it (but applies no
+        # EXIF orientation, so an opaque image is read again as usual).
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is not None and image.ndim == 3 and image.shape[2] == 4:
+            return flatten_alpha(image)
     return cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def flatten_alpha(bgra: np.ndarray) -> np.ndarray:
+    """A BGRA image (8 or 16 bit) laid on white, or on black if what is opaque in it is mostly
+    light (white strokes drawn for a dark page): BGR uint8."""
+    if bgra.dtype != np.uint8:
+        bgra = cv2.convertScaleAbs(bgra, alpha=255.0 / np.iinfo(bgra.dtype).max)
+    alpha = bgra[..., 3:].astype(np.float32) / 255
+    bgr = bgra[..., :3].astype(np.float32)
+    opaque = alpha[..., 0] > 0.5
+    gray = cv2.cvtColor(bgra[..., :3], cv2.COLOR_BGR2GRAY)
+    ground = 0.0 if opaque.any() and float(gray[opaque].mean()) >= 128 else 255.0
+    return np.clip(bgr * alpha + ground * (1 - alpha), 0, 255).astype(np.uint8)
 
 
 def decode_heif(path: Path) -> np.ndarray | None:

@@ -115,6 +115,23 @@ def test_run_image_as_a_subprocess(mnist, tmp_path):
     assert readings_f1(records, truth) >= 0.85
 
 
+@pytest.mark.parametrize(("ink", "depth"), [(0, np.uint8), (255, np.uint8), (255, np.uint16)])
+def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth):
+    # A drawing app or an HTML canvas exports strokes on a transparent ground, whose pixels are
+    # black: dropping the alpha channel hid black strokes (no digit was read).
+    scale = np.iinfo(depth).max / 255
+    image = np.zeros((300, 640, 4), depth)
+    for i in range(5):
+        x = 20 + 120 * i
+        image[100:200, x : x + 100, :3] = ink * scale
+        image[100:200, x : x + 100, 3] = cv2.resize(mnist["x_test"][i], (100, 100)) * scale
+    cv2.imwrite(str(tmp_path / "drawing.png"), image)
+    result = recognizer_cli("run", str(tmp_path / "drawing.png"), "--jsonl", "-", "--no-display")
+    assert result.returncode == 0, result.stderr
+    digits = sorted(json.loads(result.stdout)["digits"], key=lambda d: d["box"][0])
+    assert [d["digit"] for d in digits] == mnist["y_test"][:5].tolist()
+
+
 @pytest.mark.parametrize("name", ["IMG_0001.HEIC", "IMG_0002.jpg"])
 def test_a_phones_photo_is_read_upright(mnist, tmp_path, name):
     # An iPhone saves HEIC by default, which OpenCV cannot read, other phones JPEG; the pixels
