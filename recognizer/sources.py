@@ -51,14 +51,35 @@ def decode_image(path: Path) -> np.ndarray | None:
     suffix = path.suffix.lower()
     if suffix in HEIF_SUFFIXES:
         return decode_heif(path)
-    if suffix in ALPHA_SUFFIXES:
+    if suffix in ALPHA_SUFFIXES and (suffix != ".png" or png_may_be_transparent(path)):
         # IMREAD_COLOR drops the alpha channel: the transparent pixels of a drawing app's
         # export are black, under black strokes. IMREAD_UNCHANGED keeps it (but applies no
-        # EXIF orientation, so an opaque image is read again as usual).
+        # EXIF orientation, so an opaque image is read again as usual; a PNG's header says
+        # whether it can be transparent, which saves that second decoding: 150 ms at 12 MP).
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is not None and image.ndim == 3 and image.shape[2] == 4:
             return flatten_alpha(image)
     return cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def png_may_be_transparent(path: Path) -> bool:
+    """Whether a PNG has an alpha channel (color type 4 or 6) or a transparent color (a tRNS
+    chunk before its image data), by its chunks' headers; True if it cannot tell."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(33)  # signature, then the IHDR chunk
+            if len(head) < 33 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+                return True
+            if head[25] in (4, 6):
+                return True
+            while len(chunk := file.read(8)) == 8:
+                length, kind = int.from_bytes(chunk[:4], "big"), chunk[4:]
+                if kind in (b"tRNS", b"IDAT"):
+                    return kind == b"tRNS"
+                file.seek(length + 4, 1)  # the chunk's data and CRC
+    except OSError:
+        pass
+    return True
 
 
 def flatten_alpha(bgra: np.ndarray) -> np.ndarray:

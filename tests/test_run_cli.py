@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
 from recognizer.cli import app, frame_size
 from recognizer.samples import SceneSpec, read_truth, scene_frames
+from recognizer.sources import png_may_be_transparent
 from tests.conftest import ROOT, count_frames, recognizer_cli
 
 runner = CliRunner()
@@ -130,6 +131,22 @@ def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth):
     assert result.returncode == 0, result.stderr
     digits = sorted(json.loads(result.stdout)["digits"], key=lambda d: d["box"][0])
     assert [d["digit"] for d in digits] == mnist["y_test"][:5].tolist()
+
+
+@pytest.mark.parametrize(
+    ("mode", "transparency", "expected"),
+    [("RGB", None, False), ("L", None, False), ("RGBA", None, True), ("P", 0, True)],
+)
+def test_a_pngs_header_says_whether_it_may_be_transparent(tmp_path, mode, transparency, expected):
+    # An opaque PNG is decoded once; one with alpha or a transparent palette color twice.
+    from PIL import Image
+
+    path = tmp_path / "image.png"
+    options = {} if transparency is None else {"transparency": transparency}
+    Image.new(mode, (8, 8)).save(path, **options)
+    assert png_may_be_transparent(path) is expected
+    (tmp_path / "fake.png").write_bytes(b"not a png")
+    assert png_may_be_transparent(tmp_path / "fake.png")  # cannot tell: looked at in full
 
 
 @pytest.mark.parametrize("name", ["IMG_0001.HEIC", "IMG_0002.jpg"])
