@@ -24,7 +24,13 @@ from recognizer.errors import SourceError
 from recognizer.native import native_stderr_silenced
 
 HEIF_SUFFIXES = {".heic", ".heif"}  # phones' photos (an iPhone's default), read by pillow-heif
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", *HEIF_SUFFIXES}
+# What OpenCV reads as images (by their content; a browser saves JPEGs as .jfif, newer phones
+# and browsers AVIF), and HEIF. Anything else is opened as a video.
+IMAGE_SUFFIXES = {
+    *(".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".avif"),
+    *(".jp2", ".pbm", ".pgm", ".ppm", ".pnm"),
+    *HEIF_SUFFIXES,
+}
 ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}  # formats that may be transparent
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
 READ_AHEAD = 4

@@ -193,6 +193,23 @@ def set_display_rotation(mp4: Path, quarter_turns_clockwise: int) -> None:
     mp4.write_bytes(data)
 
 
+@pytest.mark.parametrize("name", ["download.jfif", "scan.pgm"])
+def test_images_with_less_usual_suffixes_are_read_as_images(scene_video, tmp_path, name):
+    # A browser saves a JPEG as .jfif, a scanner a .pgm: read as one image (one line, no
+    # tracking), not tried as a video.
+    frame = cv2.VideoCapture(str(scene_video[0])).read()[1]
+    if name.endswith(".pgm"):  # gray levels only
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    ok, encoded = cv2.imencode(".jpg" if name.endswith(".jfif") else ".pgm", frame)
+    assert ok
+    (tmp_path / name).write_bytes(encoded.tobytes())
+    result = recognizer_cli("run", str(tmp_path / name), "--jsonl", "-", "--no-display")
+    assert result.returncode == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["frame"] == 0 and len(record["digits"]) >= 6
+    assert all("track" not in digit for digit in record["digits"])
+
+
 def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     # A phone held upright stores its frames as the sensor saw them, a quarter turn round,
     # and writes the turn that shows them upright into the file.
