@@ -31,7 +31,7 @@ IMAGE_SUFFIXES = {
     *(".jp2", ".pbm", ".pgm", ".ppm", ".pnm"),
     *HEIF_SUFFIXES,
 }
-ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}  # formats that may be transparent
+ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp", ".avif"}  # formats that may be transparent
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
 READ_AHEAD = 4
 # A video that fails this many reads in a row before its announced end is treated as ended.

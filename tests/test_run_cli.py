@@ -116,8 +116,16 @@ def test_run_image_as_a_subprocess(mnist, tmp_path):
     assert readings_f1(records, truth) >= 0.85
 
 
-@pytest.mark.parametrize(("ink", "depth"), [(0, np.uint8), (255, np.uint8), (255, np.uint16)])
-def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth):
+@pytest.mark.parametrize(
+    ("ink", "depth", "suffix"),
+    [
+        (0, np.uint8, ".png"),
+        (255, np.uint8, ".png"),
+        (255, np.uint16, ".png"),
+        (0, np.uint8, ".webp"),
+    ],
+)
+def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth, suffix):
     # A drawing app or an HTML canvas exports strokes on a transparent ground, whose pixels are
     # black: dropping the alpha channel hid black strokes (no digit was read).
     scale = np.iinfo(depth).max / 255
@@ -126,8 +134,9 @@ def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth):
         x = 20 + 120 * i
         image[100:200, x : x + 100, :3] = ink * scale
         image[100:200, x : x + 100, 3] = cv2.resize(mnist["x_test"][i], (100, 100)) * scale
-    cv2.imwrite(str(tmp_path / "drawing.png"), image)
-    result = recognizer_cli("run", str(tmp_path / "drawing.png"), "--jsonl", "-", "--no-display")
+    drawing = tmp_path / f"drawing{suffix}"
+    assert cv2.imwrite(str(drawing), image, [cv2.IMWRITE_WEBP_QUALITY, 101])  # WebP: lossless
+    result = recognizer_cli("run", str(drawing), "--jsonl", "-", "--no-display")
     assert result.returncode == 0, result.stderr
     digits = sorted(json.loads(result.stdout)["digits"], key=lambda d: d["box"][0])
     assert [d["digit"] for d in digits] == mnist["y_test"][:5].tolist()
