@@ -1,5 +1,6 @@
 """`recognizer run` end to end on real generated media: in-process, as a subprocess, interrupted."""
 
+import contextlib
 import json
 import signal
 import struct
@@ -33,6 +34,16 @@ def readings_f1(records: list[dict], truth: list[dict]) -> float:
         xyxy = xywh_to_xyxy(record["digits"])
         score_frame(accuracy, xyxy, np.array([d["digit"] for d in record["digits"]]), frame_truth)
     return accuracy.f1
+
+
+def video_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file, in order."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    capture.release()
+    return frames
 
 
 def test_run_video_in_process_writes_video_and_log(scene_video, tmp_path):
@@ -223,10 +234,9 @@ def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     # A phone held upright stores its frames as the sensor saw them, a quarter turn round,
     # and writes the turn that shows them upright into the file.
     video, truth_path = scene_video
-    capture = cv2.VideoCapture(str(video))
     phone = tmp_path / "VID_0001.mp4"
     writer = cv2.VideoWriter(str(phone), cv2.VideoWriter_fourcc(*"mp4v"), 30, (480, 640))
-    while (frame := capture.read()[1]) is not None:
+    for frame in video_frames(video):
         writer.write(cv2.rotate(frame, cv2.ROTATE_90_COUNTERCLOCKWISE))
     writer.release()
     set_display_rotation(phone, 1)
@@ -316,54 +326,56 @@ def test_a_variable_frame_rate_video_is_timed_by_its_own_stamps(scene_video, tmp
     assert readings_f1(records, read_truth(truth_path)) >= 0.9
 
 
-class MjpegStream:
-    """A live MJPEG stream over HTTP (an IP camera, a phone's webcam app) on 127.0.0.1: the
-    frames as JPEGs, sent at `fps` as a camera would, with a stall of `stall_s` before frame
-    `stall_at` (a network hiccup)."""
+@contextlib.contextmanager
+def served(handler: type, path: str):
+    """An HTTP server on 127.0.0.1 answering with `handler` (quietly) on a thread, while in the
+    `with` block: the URL of `path` there."""
+    import http.server
 
-    def __init__(self, frames: list, fps: float, stall_at: int, stall_s: float) -> None:
-        import http.server
+    class Quiet(handler):
+        def log_message(self, *args) -> None:
+            pass
 
-        jpegs = [cv2.imencode(".jpg", frame)[1].tobytes() for frame in frames]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{path}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                start = time.monotonic()
-                for i, jpeg in enumerate(jpegs):
-                    due = start + i / fps + (stall_s if i >= stall_at else 0.0)
-                    time.sleep(max(0.0, due - time.monotonic()))
-                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}"
-                    self.wfile.write(head.encode() + b"\r\n\r\n" + jpeg + b"\r\n")
 
-            def log_message(self, *args) -> None:
-                pass
+def mjpeg_stream(frames: list, fps: float, stall_at: int, stall_s: float) -> type:
+    """A handler sending a live MJPEG stream (an IP camera, a phone's webcam app): the frames
+    as JPEGs at `fps` as a camera would, with a stall of `stall_s` before frame `stall_at` (a
+    network hiccup)."""
+    import http.server
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+    jpegs = [cv2.imencode(".jpg", frame)[1].tobytes() for frame in frames]
 
-    def __enter__(self) -> "MjpegStream":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
+    class Stream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            start = time.monotonic()
+            for i, jpeg in enumerate(jpegs):
+                due = start + i / fps + (stall_s if i >= stall_at else 0.0)
+                time.sleep(max(0.0, due - time.monotonic()))
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}"
+                self.wfile.write(head.encode() + b"\r\n\r\n" + jpeg + b"\r\n")
 
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return Stream
 
 
 def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
     # A live source's frames are timed by when they came, not by their count over its rate:
     # FFmpeg guesses 25 fps for this 30 fps stream, and a half-second stall is in no count.
     video, truth_path = scene_video
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while (frame := capture.read()[1]) is not None:
-        frames.append(frame)
     log = tmp_path / "stream.jsonl"
-    with MjpegStream(frames, fps=30, stall_at=15, stall_s=0.5) as stream:
-        result = recognizer_cli("run", stream.url, "--jsonl", str(log), "--no-display")
+    stream = mjpeg_stream(video_frames(video), fps=30, stall_at=15, stall_s=0.5)
+    with served(stream, "stream.mjpg") as url:
+        result = recognizer_cli("run", url, "--jsonl", str(log), "--no-display")
     assert result.returncode == 0, result.stderr
     records = read_jsonl(log)
     numbers = [r["frame"] for r in records]
@@ -394,7 +406,6 @@ def faststart(mp4: Path) -> None:
 def test_a_video_file_at_a_url_is_read_whole_not_as_a_live_stream(scene_video, tmp_path):
     # A URL is a live stream (frames dropped to keep up) unless it has a length: a video file
     # on a web server is read frame by frame, as a local one.
-    import functools
     import http.server
 
     video, truth_path = scene_video
@@ -403,21 +414,13 @@ def test_a_video_file_at_a_url_is_read_whole_not_as_a_live_stream(scene_video, t
     (web / "clip.mp4").write_bytes(video.read_bytes())
     faststart(web / "clip.mp4")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(web), **kwargs)
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(web))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     log = tmp_path / "web.jsonl"
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+    with served(Files, "clip.mp4") as url:
         result = recognizer_cli("run", url, "--jsonl", str(log), "--no-display")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.returncode == 0, result.stderr
     records = read_jsonl(log)
     assert [r["frame"] for r in records] == list(range(30))
@@ -454,10 +457,10 @@ def test_an_animated_gif_is_read_as_a_video(scene_video, tmp_path):
     from PIL import Image
 
     video, truth_path = scene_video
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while (frame := capture.read()[1]) is not None:
-        frames.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(256))
+    frames = [
+        Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(256)
+        for frame in video_frames(video)
+    ]
     gif = tmp_path / "clip.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
 
