@@ -265,7 +265,7 @@ def run(
         outputs.enter_context(source)
         info = source.info
         video = options.output and outputs.enter_context(
-            open_output(options.output, info.fps or 1.0, single_image=info.kind == "image")
+            open_output(options.output, info.fps or 1.0, info.kind == "image", live=info.is_live)
         )
         log = options.jsonl and outputs.enter_context(JsonlSink(options.jsonl))
         # Stills (an image, a folder of scans) are unrelated pictures: nothing to track or fuse.
@@ -310,7 +310,7 @@ def run(
             if log:
                 log.write(frame_record(frame, info.name, detections, numbers))
             if video:
-                video.write(annotated)
+                video.write(annotated, frame.time_s)
             clock.lap("write")
             total = time.perf_counter() - clock.start
             fps = 1 / total if not fps else FPS_SMOOTHING * fps + (1 - FPS_SMOOTHING) / total

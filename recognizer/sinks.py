@@ -82,9 +82,16 @@ class JsonlSink:
 
 
 class VideoSink:
-    """An annotated video; the writer opens at the first frame's size (fps from the source)."""
+    """An annotated video; the writer opens at the first frame's size (fps from the source).
 
-    def __init__(self, path: Path, fps: float) -> None:
+    A file source's frames are written one for one. A live source's (`timed`) are written at
+    their times: a frame is repeated while the next is late (the pipeline fell behind the
+    camera and dropped frames, or the stream stalled) and left out when it comes sooner than
+    the video's rate, so the video plays at the speed it was filmed. Written one for one, a
+    camera read at 15 fps of its 30 would play twice as fast.
+    """
+
+    def __init__(self, path: Path, fps: float, timed: bool = False) -> None:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_CODECS:
@@ -94,20 +101,26 @@ class VideoSink:
         check_writable(self.path)
         self.fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
         self.fps = fps
+        self.timed = timed
         self.writer = None
         self.frames = 0
 
     def __enter__(self) -> "VideoSink":
         return self
 
-    def write(self, bgr: np.ndarray) -> None:
+    def write(self, bgr: np.ndarray, time_s: float = 0.0) -> None:
         if self.writer is None:
             h, w = bgr.shape[:2]
             self.writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
                 raise OutputError(f"cannot write video {self.path}: the encoder did not open")
-        self.writer.write(bgr)
-        self.frames += 1
+        copies = 1
+        if self.timed:  # the frame shows from its time until the next one's, in whole frames
+            copies = round(time_s * self.fps) + 1 - self.frames
+            copies = max(copies, 0 if self.frames else 1)
+        for _ in range(copies):
+            self.writer.write(bgr)
+            self.frames += 1
 
     def __exit__(self, *exc) -> None:
         if self.writer is not None:
@@ -144,8 +157,9 @@ class ImageSink:
         pass
 
 
-def open_output(path: Path, fps: float, single_image: bool):
-    """A video sink for video suffixes, else an image (or folder of images) sink."""
+def open_output(path: Path, fps: float, single_image: bool, live: bool = False):
+    """A video sink for video suffixes (timed by the frames' times for a `live` source), else
+    an image (or folder of images) sink."""
     if Path(path).suffix.lower() in VIDEO_CODECS:
-        return VideoSink(path, fps)
+        return VideoSink(path, fps, timed=live)
     return ImageSink(path, single=single_image)

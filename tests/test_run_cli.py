@@ -372,10 +372,10 @@ def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
     # A live source's frames are timed by when they came, not by their count over its rate:
     # FFmpeg guesses 25 fps for this 30 fps stream, and a half-second stall is in no count.
     video, truth_path = scene_video
-    log = tmp_path / "stream.jsonl"
+    log, out = tmp_path / "stream.jsonl", tmp_path / "stream.mp4"
     stream = mjpeg_stream(video_frames(video), fps=30, stall_at=15, stall_s=0.5)
     with served(stream, "stream.mjpg") as url:
-        result = recognizer_cli("run", url, "--jsonl", str(log), "--no-display")
+        result = recognizer_cli("run", url, "--jsonl", str(log), "-o", str(out), "--no-display")
     assert result.returncode == 0, result.stderr
     records = read_jsonl(log)
     numbers = [r["frame"] for r in records]
@@ -384,6 +384,12 @@ def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
     assert [r["time"] for r in records] == pytest.approx(expected, abs=0.15)
     truth = read_truth(truth_path)
     assert readings_f1(records, [truth[n] for n in numbers]) >= 0.9
+    # The annotated video plays as long as the stream ran (its last frame shown for one frame
+    # of the video's rate), whatever rate FFmpeg guessed and however many frames were dropped.
+    capture = cv2.VideoCapture(str(out))
+    frames, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    assert frames / fps == pytest.approx(records[-1]["time"] + 1 / fps, abs=1.5 / fps)
 
 
 def faststart(mp4: Path) -> None:
