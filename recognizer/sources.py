@@ -263,6 +263,10 @@ def open_source(spec: str, camera_size_wh: tuple[int, int] | None = None) -> Sou
     """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file;
     a camera is asked for frames of `camera_size_wh` when given (`ask_size`)."""
     spec = str(spec)
+    if not spec.strip():  # an unset shell variable: not the current folder
+        raise SourceError(
+            "no source given: pass a camera index, a video, an image, a folder or a URL"
+        )
     if spec.isdigit():
         return open_capture(spec, "camera", int(spec), camera_size_wh)
     if "://" in spec:

@@ -564,6 +564,7 @@ def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp
         ),
         (lambda tmp: (tmp / "empty").mkdir() or str(tmp / "empty"), "holds no images"),
         (lambda tmp: "9", "camera 9 could not be opened"),
+        (lambda tmp: "", "no source given"),
         (lambda tmp: "rtsp://127.0.0.1:9/none", "could not be opened"),
     ],
 )
