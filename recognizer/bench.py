@@ -121,6 +121,7 @@ def throughput(frames: int, started: float, first: float, last: float) -> float:
 
 
 def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> BenchReport:
+    truth = read_truth(truth_path) if truth_path else None  # checked before the long runs
     classifier = Classifier(options.model, threads=options.threads)
     with tempfile.TemporaryDirectory(prefix="recognizer-bench-") as tmp:
         full = replace(options, output=Path(tmp) / "bench.mp4", jsonl=Path(tmp) / "bench.jsonl")
@@ -146,7 +147,6 @@ def bench(source: str, options: RunOptions, truth_path: Path | None = None) -> B
             det = result.detections
             kept.append((result.frame.index, det.xyxy, det.digit, det.track_id, result.numbers))
 
-    truth = read_truth(truth_path) if truth_path else None
     accuracy = Accuracy() if truth else None
     labels: dict[int, list[int]] = {}
     for index, xyxy, digit, track_id, numbers in kept:

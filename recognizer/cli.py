@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from recognizer.errors import Interrupted, RecognizerError
 
@@ -41,7 +42,8 @@ def main_options() -> None:
 
 def fail(exc: RecognizerError) -> typer.Exit:
     code = EXIT_INTERRUPTED if isinstance(exc, Interrupted) else EXIT_BAD_INPUT
-    message = f"[bold red]error:[/] {exc}" if code == EXIT_BAD_INPUT else str(exc)
+    text = escape(str(exc))  # a path or a format may hold [brackets]
+    message = f"[bold red]error:[/] {text}" if code == EXIT_BAD_INPUT else text
     err.print(message, highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code=code)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognizer.errors import DataError
+
 PAPER_MARGIN = 0.08  # desk visible around the sheet, relative to the frame
 NUMBER_STEP = 0.72  # digit to digit within a number, relative to the 28x28 glyph size
 INK_BGR = ((40, 30, 25), (120, 50, 20), (30, 30, 30), (90, 30, 40))  # black, blue, gray, purple
@@ -274,8 +276,23 @@ def write_sample(spec: SceneSpec, images, labels, path: Path) -> Path:
 
 
 def read_truth(path: Path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """Ground truth: one JSON object a frame, in frame order, with its "digits" (each with a
+    "box" [x, y, w, h] and a "digit"), and optionally its "numbers"."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            frames = [json.loads(line) for line in f if line.strip()]
+        for frame in frames:
+            for item in frame["digits"]:
+                if len([float(v) for v in item["box"]]) != 4 or not 0 <= int(item["digit"]) <= 9:
+                    raise ValueError(item)
+    except OSError as exc:
+        raise DataError(f"cannot read ground truth {path} ({exc.strerror})") from None
+    except (ValueError, TypeError, KeyError, IndexError):  # JSONDecodeError is a ValueError
+        raise DataError(
+            f"{path} is not ground truth: one JSON line a frame, "
+            '{"digits": [{"box": [x, y, w, h], "digit": d}, ...]}'
+        ) from None
+    return frames
 
 
 DEFAULT_SAMPLES = {

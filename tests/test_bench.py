@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from recognizer.bench import bench, throughput
 from recognizer.cli import app
 from recognizer.pipeline import STAGES, RunOptions
-from tests.conftest import ROOT
+from tests.conftest import ROOT, recognizer_cli
 
 SAMPLES = ROOT / "samples"
 
@@ -88,3 +88,22 @@ def test_bench_cli_prints_json_with_every_stage():
     assert set(report["stage_ms"]) == set(STAGES)
     assert report["frames"] == 90 and report["fps"] > 0 and report["f1"] >= 0.95
     assert report["first_frame_ms"] > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json\n", "is not ground truth"),
+        ('{"frame": 0}\n', "is not ground truth"),
+        ('{"digits": [{"box": [1, 2], "digit": 3}]}\n', "is not ground truth"),
+        (None, "cannot read ground truth"),
+    ],
+)
+def test_bad_ground_truth_is_one_line_before_any_work(tmp_path, content, message):
+    truth = tmp_path / "[bad].jsonl"  # brackets, which the console must not take for markup
+    if content is not None:
+        truth.write_text(content)
+    result = recognizer_cli("bench", str(SAMPLES / "digits-640x480.mp4"), "--truth", str(truth))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "[bad].jsonl" in lines[0], result.stderr
