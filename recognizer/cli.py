@@ -309,6 +309,7 @@ def run(
             TimeRemainingColumn(),
         )
         show_progress = not info.is_live and info.kind != "image"
+        pace = live.Pace() if info.kind in ("video", "folder") else None  # shown at its speed
         with (
             Progress(*columns, console=err, disable=not show_progress, transient=False) as progress,
             contextlib.closing(run_pipeline(opened, options, stop, classifier)) as results,
@@ -322,7 +323,8 @@ def run(
                 if options.draw:
                     window = window or live.Window(stop=stop)
                     hold = info.kind == "image"  # an image stays on screen until quit
-                    action = window.show(result.annotated, wait_ms=0 if hold else 1)
+                    wait_ms = 0 if hold else pace.wait_ms(result.frame.time_s) if pace else 1
+                    action = window.show(result.annotated, wait_ms)
                     while action == "snapshot":
                         save_snapshot(snapshots, result, info.name)
                         action = window.show(result.annotated, wait_ms=0) if hold else None

@@ -1,5 +1,6 @@
 """The live window under a virtual X display (Xvfb): it shows the boxes, and its keys work."""
 
+import json
 import os
 import shutil
 import signal
@@ -51,10 +52,10 @@ def wait_for_window(env: dict, timeout: float = 20.0) -> str:
 STILL = ROOT / "samples" / "still-1280x720.png"
 
 
-def start_run(env: dict, *args: str) -> subprocess.Popen:
-    """`recognizer run STILL ARGS...` on the virtual display, as a real process."""
+def start_run(env: dict, *args: str, source: Path = STILL) -> subprocess.Popen:
+    """`recognizer run SOURCE ARGS...` on the virtual display, as a real process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "recognizer.cli", "run", str(STILL), *args],
+        [sys.executable, "-m", "recognizer.cli", "run", str(source), *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -103,3 +104,23 @@ def test_ctrl_c_closes_a_window_that_waits_for_a_key(virtual_display, keys):
             process.kill()
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
+
+
+def test_a_video_plays_in_the_window_at_its_own_speed(virtual_display):
+    # Processed as fast as it can be, the 3 s sample would flash by in under a second. Each
+    # JSONL line goes out as its frame is processed, before the frame is shown.
+    video = ROOT / "samples" / "digits-640x480.mp4"
+    process = start_run(virtual_display, "--jsonl", "-", source=video)
+    arrived, times = [], []
+    try:
+        for line in process.stdout:
+            arrived.append(time.monotonic())
+            times.append(json.loads(line)["time"])
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert len(times) == 90
+    played, filmed = arrived[-1] - arrived[0], times[-1] - times[0]
+    assert played == pytest.approx(filmed, rel=0.2), (played, filmed)
