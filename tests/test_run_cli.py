@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
 from recognizer.cli import app, frame_size
 from recognizer.samples import SceneSpec, read_truth, scene_frames
-from recognizer.sources import png_may_be_transparent
+from recognizer.sources import may_be_transparent
 from tests.conftest import ROOT, count_frames, recognizer_cli
 
 runner = CliRunner()
@@ -153,20 +153,36 @@ def test_a_transparent_drawing_is_read(mnist, tmp_path, ink, depth, suffix):
     assert [d["digit"] for d in digits] == mnist["y_test"][:5].tolist()
 
 
+EMPTY_EXIF = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x00\x00"  # a TIFF header, no tags
+
+
 @pytest.mark.parametrize(
-    ("mode", "transparency", "expected"),
-    [("RGB", None, False), ("L", None, False), ("RGBA", None, True), ("P", 0, True)],
+    ("suffix", "mode", "options", "chunk", "expected"),
+    [
+        (".png", "RGB", {}, None, False),
+        (".png", "L", {}, None, False),
+        (".png", "RGBA", {}, None, True),
+        (".png", "P", {"transparency": 0}, None, True),
+        (".webp", "RGB", {}, b"VP8 ", False),  # lossy
+        (".webp", "RGB", {"lossless": True}, b"VP8L", False),
+        (".webp", "RGB", {"exif": EMPTY_EXIF}, b"VP8X", False),  # extended, for its EXIF
+        (".webp", "RGBA", {}, b"VP8X", True),
+        (".webp", "RGBA", {"lossless": True}, b"VP8L", True),
+    ],
 )
-def test_a_pngs_header_says_whether_it_may_be_transparent(tmp_path, mode, transparency, expected):
-    # An opaque PNG is decoded once; one with alpha or a transparent palette color twice.
+def test_an_images_header_says_whether_it_may_be_transparent(
+    tmp_path, suffix, mode, options, chunk, expected
+):
+    # An opaque PNG or WebP is decoded once; one with alpha or a transparent color twice.
     from PIL import Image
 
-    path = tmp_path / "image.png"
-    options = {} if transparency is None else {"transparency": transparency}
-    Image.new(mode, (8, 8)).save(path, **options)
-    assert png_may_be_transparent(path) is expected
-    (tmp_path / "fake.png").write_bytes(b"not a png")
-    assert png_may_be_transparent(tmp_path / "fake.png")  # cannot tell: looked at in full
+    path = tmp_path / f"image{suffix}"
+    Image.new(mode, (8, 8)).save(path, **options)  # RGBA: all transparent
+    assert may_be_transparent(path) is expected
+    if chunk is not None:  # the WebP chunk whose header says it
+        assert path.read_bytes()[12:16] == chunk
+    (tmp_path / f"fake{suffix}").write_bytes(b"not an image")
+    assert may_be_transparent(tmp_path / f"fake{suffix}")  # cannot tell: looked at in full
 
 
 @pytest.mark.parametrize("name", ["IMG_0001.HEIC", "IMG_0002.jpg"])
