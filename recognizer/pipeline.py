@@ -240,11 +240,15 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
 
 
 def track(
-    detections: Detections, tracker: Tracker | None, gray: np.ndarray | None = None
+    detections: Detections,
+    tracker: Tracker | None,
+    gray: np.ndarray | None = None,
+    period: int = 1,
 ) -> tuple[Detections, list]:
-    """The frame's digits with their track's fused readings, and its numbers (read in `gray`)."""
+    """The frame's digits with their track's fused readings, and its numbers (read in `gray`);
+    `period` is the source's frames since the last (more than 1 after skipped or dropped ones)."""
     if tracker is not None:
-        detections = tracker.update(detections)
+        detections = tracker.update(detections, period)
         detections = detections[is_digit(detections, 0.0)]  # a fused reading may be "not a digit"
     return detections, group_numbers(detections, gray)
 
@@ -273,6 +277,7 @@ def run(
         tracker = Tracker(fps=info.fps or 1.0) if options.track and not still else None
         draw = bool(video) or options.draw
         fps = 0.0
+        last_index = -1  # the number of the frame before, in the source
         clock = Stopwatch()
         # A video looks for a grid's lines, past shadows' borders and at its ink's polarity
         # only now and then.
@@ -300,7 +305,8 @@ def run(
             if found.check_fine:
                 fine.decide(detections, frame.bgr.shape[:2])
             clock.lap("classify")
-            detections, numbers = track(detections, tracker, read.gray)
+            detections, numbers = track(detections, tracker, read.gray, frame.index - last_index)
+            last_index = frame.index
             clock.lap("track")
             annotated = None
             if draw:

@@ -3,7 +3,11 @@
 Method (runs every frame, also on frames with no detections):
 - predict each track's box from its smoothed velocity (camera motion);
 - match predictions to detections greedily by IoU, falling back to centre distance for fast
-  motion; a detection left over starts a new track, a track unmatched for MAX_MISSES frames ends;
+  motion; a detection left over starts a new track, a track unmatched for MAX_MISSES_SECONDS
+  ends;
+- frames the source skipped (damaged) or dropped (a camera read slower than it films) count:
+  `update` takes the frames since the last call (`period`, as norfair's tracker does), so the
+  predictions move that far and misses age by it;
 - a matched track's class probabilities are an exponential moving average (FUSION_RATE) of its
   detections' probabilities; the reported digit changes only when another class leads the fused
   probabilities by SWITCH_MARGIN (hysteresis), which removes one-frame flicker.
@@ -36,10 +40,10 @@ class Tracks:
 
     id: np.ndarray  # (T,) int64
     xyxy: np.ndarray  # (T, 4) float32, last matched box
-    velocity: np.ndarray  # (T, 2) float32, pixels per frame
+    velocity: np.ndarray  # (T, 2) float32, pixels per source frame
     probabilities: np.ndarray  # (T, K) float32, fused
     digit: np.ndarray  # (T,) int64, reported
-    misses: np.ndarray  # (T,) int64, frames since the last match
+    misses: np.ndarray  # (T,) int64, source frames since the last match
 
     @classmethod
     def empty(cls, k: int) -> "Tracks":
@@ -63,8 +67,9 @@ class Tracks:
             *(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self))
         )
 
-    def predicted(self) -> np.ndarray:
-        return self.xyxy + np.tile(self.velocity * (self.misses + 1)[:, None], 2)
+    def predicted(self, period: int = 1) -> np.ndarray:
+        """Where the tracks are `period` source frames after the last update."""
+        return self.xyxy + np.tile(self.velocity * (self.misses + period)[:, None], 2)
 
 
 def centre(xyxy: np.ndarray) -> np.ndarray:
@@ -84,23 +89,26 @@ def match(predicted: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
 
 
 class Tracker:
-    """Call `update` once per frame, in order; it returns the detections with track ids."""
+    """Call `update` once per frame, in order; it returns the detections with track ids.
+    Misses and motion are counted in the source's frames, of which `fps` make a second."""
 
     def __init__(self, fps: float = 30.0) -> None:
         self.max_misses = max(2, round(MAX_MISSES_SECONDS * fps))
         self.tracks = Tracks.empty(0)  # remade with the classes of the first detections
         self.next_id = 0
 
-    def update(self, detections: Detections) -> Detections:
+    def update(self, detections: Detections, period: int = 1) -> Detections:
+        """`period`: the source's frames since the last update (1 unless some were skipped)."""
         if not len(self.tracks):
             self.tracks = Tracks.empty(detections.probabilities.shape[1])
         tracks = self.tracks
-        pairs = np.array(match(tracks.predicted(), detections.xyxy), np.int64).reshape(-1, 2)
+        pairs = np.array(match(tracks.predicted(period), detections.xyxy), np.int64)
+        pairs = pairs.reshape(-1, 2)
         t, d = pairs.T
-        follow(tracks, t, detections.xyxy[d], detections.probabilities[d])
+        follow(tracks, t, detections.xyxy[d], detections.probabilities[d], period)
         unmatched = np.ones(len(tracks), bool)
         unmatched[t] = False
-        tracks.misses[unmatched] += 1
+        tracks.misses[unmatched] += period
 
         new = np.setdiff1d(np.arange(len(detections)), d)
         row = np.empty(len(detections), np.int64)  # each detection's track, after the append
@@ -130,11 +138,15 @@ class Tracker:
         )
 
 
-def follow(tracks: Tracks, rows: np.ndarray, xyxy: np.ndarray, probabilities: np.ndarray) -> None:
-    """Move the matched tracks to their new boxes and fuse in the new readings (in place)."""
+def follow(
+    tracks: Tracks, rows: np.ndarray, xyxy: np.ndarray, probabilities: np.ndarray, period: int = 1
+) -> None:
+    """Move the matched tracks to their new boxes, `period` source frames after the last
+    update, and fuse in the new readings (in place)."""
     if not len(rows):
         return
-    step = (centre(xyxy) - centre(tracks.xyxy[rows])) / (tracks.misses[rows] + 1)[:, None]
+    frames = (tracks.misses[rows] + period)[:, None]
+    step = (centre(xyxy) - centre(tracks.xyxy[rows])) / frames
     velocity = VELOCITY_SMOOTHING * tracks.velocity[rows] + (1 - VELOCITY_SMOOTHING) * step
     tracks.velocity[rows] = velocity
     tracks.xyxy[rows] = xyxy

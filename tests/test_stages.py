@@ -1042,6 +1042,21 @@ def test_tracker_keeps_ids_through_motion_and_a_miss():
     assert len(set(ids)) == 1 and len(set(ids[0])) == 2
 
 
+@pytest.mark.parametrize("gap", [1, 3, 6])
+def test_tracker_follows_fast_motion_across_skipped_frames(gap):
+    # A digit crossing the view 12 px a frame; the source skips `gap` - 1 frames (damaged, or
+    # dropped by a camera read slower than it films). The track moves on by the frames that
+    # passed, not by one, and keeps its id.
+    tracker = Tracker(fps=30)
+    frames = [0, 1, 2, 3, 3 + gap, 4 + gap, 5 + gap]
+    ids = []
+    for before, frame in zip([-1, *frames], frames, strict=False):
+        x = 100 + 12 * frame
+        box = batch([[x, 50, x + 20, 80]], probabilities=one_hot(4)[None])
+        ids.append(int(tracker.update(box, period=frame - before).track_id[0]))
+    assert ids == [ids[0]] * 7
+
+
 def test_tracker_fuses_flickering_readings():
     tracker = Tracker(fps=30)
     labels = []
