@@ -4,8 +4,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NOT_DIGIT = 10  # the class of everything that is not a digit (generated negatives)
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MODEL_NAME = "digits"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The shipped model: in models/ of a source checkout (and of an editable install), or inside the
+# package where a wheel installs it (pyproject.toml's package-dir).
+MODELS_DIR = next(
+    (
+        folder
+        for folder in (PACKAGE_DIR.parent / "models", PACKAGE_DIR / "models")
+        if (folder / f"{MODEL_NAME}.onnx").is_file()
+    ),
+    PACKAGE_DIR.parent / "models",
+)
 DEFAULT_MODEL = MODELS_DIR / f"{MODEL_NAME}.onnx"
 CLASSES = [str(d) for d in range(NOT_DIGIT)] + ["not-digit"]
 
