@@ -316,7 +316,7 @@ def run(
             if log:
                 log.write(frame_record(frame, info.name, detections, numbers))
             if video:
-                video.write(annotated, frame.time_s)
+                video.write(annotated, frame)
             clock.lap("write")
             total = time.perf_counter() - clock.start
             fps = 1 / total if not fps else FPS_SMOOTHING * fps + (1 - FPS_SMOOTHING) / total

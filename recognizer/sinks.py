@@ -108,7 +108,8 @@ class VideoSink:
     def __enter__(self) -> "VideoSink":
         return self
 
-    def write(self, bgr: np.ndarray, time_s: float = 0.0) -> None:
+    def write(self, bgr: np.ndarray, frame: Frame) -> None:
+        """Write the annotated `bgr` of `frame` (its time places it, for a timed video)."""
         if self.writer is None:
             h, w = bgr.shape[:2]
             self.writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (w, h))
@@ -116,7 +117,7 @@ class VideoSink:
                 raise OutputError(f"cannot write video {self.path}: the encoder did not open")
         copies = 1
         if self.timed:  # the frame shows from its time until the next one's, in whole frames
-            copies = round(time_s * self.fps) + 1 - self.frames
+            copies = round(frame.time_s * self.fps) + 1 - self.frames
             copies = max(copies, 0 if self.frames else 1)
         for _ in range(copies):
             self.writer.write(bgr)
@@ -128,7 +129,9 @@ class VideoSink:
 
 
 class ImageSink:
-    """Annotated images: one file for an image source, or a folder with one per frame."""
+    """Annotated images: one file for an image source, or a folder with one PNG per frame,
+    named after the frame's image file for a folder of images (scan-3.jpg: scan-3.png; a name
+    already written gets its frame number too), else frame-NNNNNN.png by its number."""
 
     def __init__(self, path: Path, single: bool) -> None:
         self.path = Path(path)
@@ -143,12 +146,21 @@ class ImageSink:
         else:
             check_writable(self.path)
         self.frames = 0
+        self.names: set[str] = set()
 
     def __enter__(self) -> "ImageSink":
         return self
 
-    def write(self, bgr: np.ndarray) -> None:
-        target = self.path if self.single else self.path / f"frame-{self.frames:06d}.png"
+    def name(self, frame: Frame) -> str:
+        stem = Path(frame.file).stem if frame.file else f"frame-{frame.index:06d}"
+        if stem in self.names:
+            stem = f"{stem}-{frame.index:06d}"
+        self.names.add(stem)
+        return f"{stem}.png"
+
+    def write(self, bgr: np.ndarray, frame: Frame) -> None:
+        """Write the annotated `bgr` of `frame`."""
+        target = self.path if self.single else self.path / self.name(frame)
         if not cv2.imwrite(str(target), bgr):
             raise OutputError(f"cannot write image {target}")
         self.frames += 1
