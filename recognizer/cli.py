@@ -234,7 +234,13 @@ def stop_on_sigint():
 
 @app.command()
 def run(
-    source: Annotated[str, typer.Argument(help="Camera index (0), video, image, folder or URL.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SOURCE",
+            help="Camera index (0), video, image, folder or URL; or several images.",
+        ),
+    ],
     model: ModelOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Annotated video, image or image folder.")
@@ -291,10 +297,11 @@ def run(
     window = None
     quit_by_key = closed = False
     try:
-        if camera_size is not None and not source.isdigit():
+        source = sources[0] if len(sources) == 1 else None
+        if camera_size is not None and not (source or "").isdigit():
             raise RecognizerError("--camera-size is for a camera (an index such as 0)")
         classifier = Classifier(options.model, threads=options.threads)  # fail before any output
-        opened = open_source(source, camera_size)
+        opened = open_source(sources, camera_size)
         info = opened.info
         if camera_size is not None and info.resolution_wh != camera_size:
             width, height = info.resolution_wh

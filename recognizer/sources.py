@@ -10,6 +10,7 @@ Reading happens on a background thread a few frames ahead (`READ_AHEAD`), so dec
 with detection and classification on the other core.
 """
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -273,27 +274,54 @@ def open_folder(folder: Path) -> Source:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return open_images(paths, str(folder), [path.name for path in paths])
+
+
+def open_image_files(specs: list[str]) -> Source:
+    """Several image files (a shell's `scans/*.jpg`), in the order given, read as a folder:
+    named by the folder they share, each frame by its path from there."""
+    paths = [Path(spec) for spec in specs]
+    for path in paths:
+        if not path.exists():
+            raise SourceError(f"no such file or folder: {path}")
+        if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise SourceError(
+                f"{path} is not an image: several sources are read as images, in the order given "
+                "(a video, a folder or a camera is read on its own)"
+            )
+    try:
+        common = os.path.commonpath([str(path.parent) for path in paths])
+    except ValueError:  # relative and absolute paths mixed
+        common = os.path.commonpath([str(path.absolute().parent) for path in paths])
+    return open_images(paths, common, [os.path.relpath(path, common) for path in paths])
+
+
+def open_images(paths: list[Path], name: str, files: list[str]) -> Source:
+    """Image files as the frames of one source, one a second, each frame naming its file."""
     first = read_image(paths[0])
-    info = VideoInfo(
-        "folder", str(folder), (first.shape[1], first.shape[0]), FOLDER_FPS, len(paths)
-    )
+    info = VideoInfo("folder", name, (first.shape[1], first.shape[0]), FOLDER_FPS, len(paths))
 
     def frames() -> Iterator[Frame]:
-        yield Frame(0, 0.0, first, paths[0].name)
-        for number, path in enumerate(paths[1:], start=1):
+        yield Frame(0, 0.0, first, files[0])
+        for number, (path, file) in enumerate(zip(paths[1:], files[1:], strict=True), start=1):
             image = decode_image(path)
             if image is None:
                 source.skipped += 1
                 continue
-            yield Frame(number, number / FOLDER_FPS, image, path.name)
+            yield Frame(number, number / FOLDER_FPS, image, file)
 
     source = Source(info, frames())
     return source
 
 
-def open_source(spec: str, camera_size_wh: tuple[int, int] | None = None) -> Source:
-    """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file;
-    a camera is asked for frames of `camera_size_wh` when given (`ask_size`)."""
+def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = None) -> Source:
+    """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file,
+    or a list of image files; a camera is asked for frames of `camera_size_wh` when given
+    (`ask_size`)."""
+    if not isinstance(spec, str):
+        if len(spec) > 1:
+            return open_image_files([str(one) for one in spec])
+        spec = spec[0] if spec else ""
     spec = str(spec)
     if not spec.strip():  # an unset shell variable: not the current folder
         raise SourceError(

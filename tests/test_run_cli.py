@@ -525,6 +525,32 @@ def test_run_folder_of_images_in_sorted_order(scene_video, tmp_path):
     assert [line["file"] for line in read_jsonl(log)] == ["f0.png", "f1.png", "f2.png"]
 
 
+def test_several_images_are_read_in_the_order_given(scene_video, tmp_path):
+    # A shell expands `recognizer run shots/*.jpg` into many sources: read as a folder would
+    # be, in the order given, and annotated into a folder under the images' own names.
+    video, truth_path = scene_video
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    names = ["b.png", "a.jpg", "c.webp"]
+    for name, frame in zip(names, video_frames(video), strict=False):
+        cv2.imwrite(str(shots / name), frame)
+    out, log = tmp_path / "annotated", tmp_path / "shots.jsonl"
+    paths = [str(shots / name) for name in names]
+    result = recognizer_cli("run", *paths, "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(log)
+    assert [(r["source"], r["file"], r["frame"]) for r in records] == [
+        (str(shots), name, number) for number, name in enumerate(names)
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert "track" not in records[0]["digits"][0]  # unrelated pictures: nothing tracked
+    assert readings_f1(records, read_truth(truth_path)[:3]) >= 0.9
+
+    mixed = recognizer_cli("run", paths[0], str(video), "--no-display")
+    assert mixed.returncode == 2
+    assert f"{video} is not an image" in mixed.stderr and len(mixed.stderr.splitlines()) == 1
+
+
 def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp_path):
     out, log = tmp_path / "partial.mp4", tmp_path / "partial.jsonl"
     process = subprocess.Popen(
