@@ -279,7 +279,7 @@ def run(
     from recognizer import display as live
     from recognizer.classifier import Classifier
     from recognizer.pipeline import run as run_pipeline
-    from recognizer.sources import open_source
+    from recognizer.sources import is_camera, open_source
 
     options = run_options(
         model=model,
@@ -297,15 +297,14 @@ def run(
     window = None
     quit_by_key = closed = False
     try:
-        source = sources[0] if len(sources) == 1 else None
-        if camera_size is not None and not (source or "").isdigit():
+        if camera_size is not None and not (len(sources) == 1 and is_camera(sources[0])):
             raise RecognizerError("--camera-size is for a camera (an index such as 0)")
         classifier = Classifier(options.model, threads=options.threads)  # fail before any output
         opened = open_source(sources, camera_size)
         info = opened.info
         if camera_size is not None and info.resolution_wh != camera_size:
             width, height = info.resolution_wh
-            err.print(f"camera {source} gives {width}x{height}", highlight=False)
+            err.print(f"camera {info.name} gives {width}x{height}", highlight=False)
         if not (options.draw or output or jsonl):
             err.print("no display, --output or --jsonl: readings are only counted", highlight=False)
         columns = (

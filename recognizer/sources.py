@@ -314,6 +314,11 @@ def open_images(paths: list[Path], name: str, files: list[str]) -> Source:
     return source
 
 
+def is_camera(spec: str) -> bool:
+    """Whether a source names a camera: by its index ("0"), or by its device file."""
+    return spec.isdigit() or Path(spec).is_char_device()
+
+
 def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = None) -> Source:
     """Open a camera index ("0"), URL ("rtsp://..."), image, folder of images or video file,
     or a list of image files; a camera is asked for frames of `camera_size_wh` when given
@@ -336,6 +341,8 @@ def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = 
         raise SourceError(f"no such file or folder: {spec}")
     if path.is_dir():
         return open_folder(path)
+    if is_camera(spec):  # by its device (Linux: /dev/video0), read live as "0" is
+        return open_capture(spec, "camera", spec, camera_size_wh)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = read_image(path)
         info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)

@@ -606,6 +606,7 @@ def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp
         ),
         (lambda tmp: (tmp / "empty").mkdir() or str(tmp / "empty"), "holds no images"),
         (lambda tmp: "9", "camera 9 could not be opened"),
+        (lambda tmp: "/dev/null", "camera /dev/null could not be opened"),  # a device file
         (lambda tmp: "", "no source given"),
         (lambda tmp: "rtsp://127.0.0.1:9/none", "could not be opened"),
     ],
@@ -622,6 +623,7 @@ def test_bad_sources_exit_2_with_one_line(tmp_path, make_source, message):
     ("source", "size", "message"),
     [
         ("9", "1280x720", "camera 9 could not be opened"),  # asked for a size, still absent
+        ("/dev/null", "1280x720", "camera /dev/null could not be opened"),
         ("samples/still-1280x720.png", "1280x720", "--camera-size is for a camera"),
         ("0", "1280", "not a size written WxH"),
         ("0", "0x720", "not a size written WxH"),
