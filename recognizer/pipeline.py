@@ -6,8 +6,9 @@ opened here, so leaving the loop for any reason (the end, an error, Ctrl-C, `sto
 finalizes the video and leaves the JSONL complete up to the last frame processed.
 
 Which way round a picture is read is decided from its readings (`read_best`): light ink on a
-dark ground (chalk) or dark on light (`Polarity`), and mirrored or not (`Mirror`); a video
-checks now and then and detects the frames after a change that way round (`reoriented`).
+dark ground (chalk) or dark on light (`Polarity`), and as it is, mirrored or upside down
+(`Orientation`); a video checks now and then and detects the frames after a change that way
+round (`reoriented`).
 
 Three threads share the work, each stage in order: the source decodes frames ahead (`Source`),
 `detect` finds candidate boxes DETECT_AHEAD frames ahead on a helper thread (`Ahead`), and this
@@ -52,17 +53,23 @@ DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
 # stays dark ink). A still is read both ways; a video every POLARITY_EVERY frames (`Polarity`).
 INVERTED_MARGIN = 1.5
 POLARITY_EVERY = 30
-# A picture may be mirrored (a selfie camera, a webcam app that saves what its preview shows):
-# its crops are also read flipped, in one more batched call, and it is read mirrored when that
-# reading has MIRROR_MARGIN times the evidence, and turns at least MIRROR_MIN_DIGITS of the
-# marks not read as digits, and MIRROR_SHARE of them, into digits (0, 1 and 8 read alike both
-# ways). Measured on 8 mirrored scenes, their frames' flips turned 0.89-1.00 of those marks into
-# digits; on the 15 digit-free videos of marks, at most 2 marks a frame (0.12 of them). A still
-# is checked so, a video every MIRROR_EVERY frames.
-MIRROR_MARGIN = INVERTED_MARGIN
-MIRROR_MIN_DIGITS = 3
-MIRROR_SHARE = 0.5
-MIRROR_EVERY = 30
+# A picture may be mirrored (a selfie camera, a webcam app that saves what its preview shows)
+# or upside down (a webcam on a monitor looking down at a page on the desk). Each flip
+# (FLIPS: (left to right, top to bottom)) of its crops is read too, in one batched call each,
+# and the frame is read so when that flip turns at least FLIP_MIN_DIGITS of the marks not read
+# as digits, and FLIP_SHARE of them, into digits, loses at most FLIP_LOST of that many digits,
+# and reads with FLIP_MARGIN times the evidence (upside down, 0, 1, 8 and a 6 or 9 read as
+# digits too). Measured on 8 mirrored and 8 upside-down scenes: flips turned 0.89-1.00 of those
+# marks into digits and lost none; on the 15 digit-free videos of marks, at most 3 marks a
+# frame, 0.18 of them. A still is checked so, a video every FLIP_EVERY frames.
+AS_IT_IS = (False, False)
+FLIPS = ((True, False), (True, True))  # mirrored; upside down (turned half round)
+FLIP_MARGIN = 1.2
+FLIP_MIN_DIGITS = 2
+FLIP_MIN_READ = 4
+FLIP_SHARE = 0.5
+FLIP_LOST = 0.5
+FLIP_EVERY = 30
 FINE_EVERY = 60  # video frames between fine searches for digits too small for the first pass
 
 
@@ -113,7 +120,7 @@ class Found:
     other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
     light: bool = False  # read as light ink on a dark ground
     dark: bool = False  # the frame is on a dark ground (`detection.dark_ground`)
-    mirrored: bool = False  # read flipped left to right (its boxes too, until `unmirror`)
+    flip: tuple[bool, bool] = AS_IT_IS  # read flipped (x, y); its boxes too, until `unflip`
     check_fine: bool = False  # searched finely to decide whether to go on (`Fine`)
 
 
@@ -139,12 +146,13 @@ class Polarity:
         return (self.frames - 1) % self.every == 0
 
 
-class Mirror:
-    """Whether a video is mirrored: read flipped left to right from the next frame detected on,
-    once a check (`mirror_check`, on the classification thread) finds it reads better so."""
+class Orientation:
+    """How a video's frames are flipped to be read (as they are, mirrored, upside down): from
+    the next frame detected on, once a check (`flip_check`, on the classification thread) finds
+    they read better so."""
 
-    def __init__(self, every: int = MIRROR_EVERY) -> None:
-        self.on = False
+    def __init__(self, every: int = FLIP_EVERY) -> None:
+        self.flip = AS_IT_IS
         self.every = every
         self.frames = 0
 
@@ -189,10 +197,10 @@ def detect(
     search: detection.Search = detection.EVERY_FRAME,
     polarity: Polarity | None = None,
     fine: Fine | None = None,
-    mirror: Mirror | None = None,
+    orientation: Orientation | None = None,
 ) -> Found:
-    """The candidate boxes of one frame (on the detection thread), flipped left to right while
-    the video is read mirrored.
+    """The candidate boxes of one frame (on the detection thread), in the frame flipped as the
+    video's orientation says.
 
     Which thread cuts and normalizes the crops balances the two: a frame no larger than the
     detection copy leaves them to the classification thread (detection is the slower stage
@@ -204,8 +212,8 @@ def detect(
     was cutting half of them here (152-180 against 165-181).
     """
     start = time.perf_counter()
-    mirrored = mirror is not None and mirror.on
-    gray = oriented_gray(frame, mirrored)
+    flip = orientation.flip if orientation is not None else AS_IT_IS
+    gray = oriented_gray(frame, flip)
     # A frame on a dark ground may be light ink on it (chalk, MNIST's own images): a still is
     # read both ways, a video now and then, and the reading with more evidence wins. A light
     # ground (the camera turned from the board to a sheet) is read as dark ink.
@@ -213,18 +221,25 @@ def detect(
     light = dark and polarity is not None and polarity.light
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     finely, check = fine.due() if fine is not None and large else (still, False)
-    found = find(frame, gray, still, search, light, finely, mirrored)
+    found = find(frame, gray, still, search, light, finely, flip)
     found.dark, found.check_fine = dark, check
     if dark and (polarity is None or polarity.due()):
-        found.other = find(frame, gray, still, search, not light, finely, mirrored)
+        found.other = find(frame, gray, still, search, not light, finely, flip)
     found.seconds = time.perf_counter() - start
     return found
 
 
-def oriented_gray(frame: Frame, mirrored: bool) -> np.ndarray:
-    """The frame's grayscale, flipped left to right when `mirrored`."""
+def oriented_gray(frame: Frame, flip: tuple[bool, bool]) -> np.ndarray:
+    """The frame's grayscale, flipped left to right and/or top to bottom as `flip` says."""
     gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    return cv2.flip(gray, 1) if mirrored else gray
+    codes = {(True, False): 1, (False, True): 0, (True, True): -1}  # cv2.flip's
+    return cv2.flip(gray, codes[flip]) if flip in codes else gray
+
+
+def flipped_crops(crops: np.ndarray, flip: tuple[bool, bool]) -> np.ndarray:
+    """(N, 28, 28) crops flipped left to right and/or top to bottom as `flip` says."""
+    x, y = flip
+    return np.ascontiguousarray(crops[:, :: -1 if y else 1, :: -1 if x else 1])
 
 
 def find(
@@ -234,64 +249,84 @@ def find(
     search: detection.Search = detection.EVERY_FRAME,
     light: bool = False,
     fine: bool | None = None,
-    mirrored: bool = False,
+    flip: tuple[bool, bool] = AS_IT_IS,
 ) -> Found:
     """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`;
-    `fine` as in `detection.find_boxes`; `mirrored` says `gray` is flipped."""
+    `fine` as in `detection.find_boxes`; `flip` says how `gray` is flipped."""
     if light:
         gray = cv2.bitwise_not(gray)
     boxes, gray = detection.find_boxes(gray, still, search, fine)  # grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
-    return Found(frame, gray, boxes, candidates, light=light, mirrored=mirrored)
+    return Found(frame, gray, boxes, candidates, light=light, flip=flip)
 
 
-def reoriented(found: Found, polarity: Polarity | None, mirror: Mirror | None) -> Found:
-    """A frame detected ahead before the video's polarity turned or its mirror flipped,
+def reoriented(found: Found, polarity: Polarity | None, orientation: Orientation | None) -> Found:
+    """A frame detected ahead before the video's polarity turned or its orientation changed,
     detected again the way they now say; any other frame as it is."""
     light = found.dark and polarity is not None and polarity.light
-    mirrored = mirror is not None and mirror.on
-    if found.light == light and found.mirrored == mirrored:
+    flip = orientation.flip if orientation is not None else AS_IT_IS
+    if found.light == light and found.flip == flip:
         return found
-    gray = oriented_gray(found.frame, mirrored)
-    again = find(found.frame, gray, False, light=light, mirrored=mirrored)
+    again = find(found.frame, oriented_gray(found.frame, flip), False, light=light, flip=flip)
     again.dark = found.dark
     return again
 
 
-def mirror_check(
+def flip_check(
     found: Found, classifier: Classifier, min_confidence: float, still: bool
 ) -> Found | None:
-    """The frame detected flipped the other way round, if its candidates (cut by `recognize`)
-    read better flipped (see MIRROR_MARGIN); else None.
+    """The frame detected flipped another way (mirrored, upside down, or back as it is), if its
+    candidates (cut by `recognize`) read better so (see FLIP_MARGIN); else None.
 
     Detection finds the same marks either way: only their crops need reading flipped, in one
-    batched call, to decide whether the whole frame is to be read again mirrored."""
+    batched call a way, to decide whether the whole frame is to be read again so."""
     candidates = found.candidates
-    if candidates is None or len(candidates) < MIRROR_MIN_DIGITS:
+    if candidates is None or len(candidates) < FLIP_MIN_DIGITS:
         return None
-    flipped = candidates.replace(crops=np.ascontiguousarray(candidates.crops[:, :, ::-1]))
-    as_is, other = classifier.classify(candidates), classifier.classify(flipped)
-    digits, flipped_digits = is_digit(as_is, min_confidence), is_digit(other, min_confidence)
-    gained = int((flipped_digits & ~digits).sum())  # marks read as digits only when flipped
-    evidence = float(other.confidence[flipped_digits].sum())
-    if (
-        gained < MIRROR_MIN_DIGITS
-        or gained < MIRROR_SHARE * int((~digits).sum())
-        or evidence <= MIRROR_MARGIN * float(as_is.confidence[digits].sum())
-    ):
+    as_is = classifier.classify(candidates)
+    digits = is_digit(as_is, min_confidence)
+    floor = FLIP_MARGIN * float(as_is.confidence[digits].sum())
+    best, best_evidence = None, floor
+    for flip in (AS_IT_IS, *FLIPS):
+        turn = (flip[0] != found.flip[0], flip[1] != found.flip[1])  # from the way read
+        if turn == AS_IT_IS:
+            continue
+        other = classifier.classify(candidates.replace(crops=flipped_crops(candidates.crops, turn)))
+        flipped_digits = is_digit(other, min_confidence)
+        gained = int((flipped_digits & ~digits).sum())  # marks read as digits only so
+        lost = int((digits & ~flipped_digits).sum())
+        evidence = float(other.confidence[flipped_digits].sum())
+        if (
+            gained >= FLIP_MIN_DIGITS
+            and flipped_digits.sum() >= FLIP_MIN_READ
+            and gained >= FLIP_SHARE * int((~digits).sum())
+            and lost <= FLIP_LOST * gained
+            and evidence > best_evidence
+        ):
+            best, best_evidence = flip, evidence
+    if best is None:
         return None
-    mirrored = not found.mirrored
-    gray = oriented_gray(found.frame, mirrored)
-    return find(found.frame, gray, still, light=found.light, mirrored=mirrored)
+    return find(found.frame, oriented_gray(found.frame, best), still, light=found.light, flip=best)
 
 
-def unmirror(detections: Detections, numbers: list, width: int) -> tuple[Detections, list]:
-    """Boxes read in a frame flipped left to right, put back where they are in the frame."""
+def unflip(
+    detections: Detections, numbers: list, shape: tuple[int, int], flip: tuple[bool, bool]
+) -> tuple[Detections, list]:
+    """Boxes read in a frame of `shape` (h, w) flipped as `flip` says, put back where they are
+    in the frame."""
+    (height, width), (x, y) = shape, flip
     x0, y0, x1, y1 = detections.xyxy.T
-    xyxy = np.stack([width - x1, y0, width - x0, y1], axis=1)
-    numbers = [{**n, "box": [width - n["box"][0] - n["box"][2], *n["box"][1:]]} for n in numbers]
-    return detections.replace(xyxy=xyxy), numbers
+    if x:
+        x0, x1 = width - x1, width - x0
+    if y:
+        y0, y1 = height - y1, height - y0
+    boxes = []
+    for number in numbers:
+        bx, by, bw, bh = number["box"]
+        boxes.append([width - bx - bw if x else bx, height - by - bh if y else by, bw, bh])
+    numbers = [{**n, "box": box} for n, box in zip(numbers, boxes, strict=True)]
+    return detections.replace(xyxy=np.stack([x0, y0, x1, y1], axis=1)), numbers
 
 
 def read_best(
@@ -300,12 +335,12 @@ def read_best(
     min_confidence: float,
     still: bool,
     polarity: Polarity | None = None,
-    mirror: Mirror | None = None,
+    orientation: Orientation | None = None,
 ) -> tuple[Detections, Found]:
     """The frame's digits, and the reading they come from: the frame as detected, or (where it
-    was also read so) with its ink the other way round, or mirrored (`mirror_check`: a still
-    always, a video when its mirror is due), whichever has more evidence. A video's polarity
-    and mirror follow the reading kept, for the frames detected from now on."""
+    was also read so) with its ink the other way round, or flipped (`flip_check`: a still
+    always, a video when its orientation is due), whichever has more evidence. A video's
+    polarity and orientation follow the reading kept, for the frames detected from now on."""
     detections = recognize(found, classifier, min_confidence)
     read = found
     if found.other is not None:
@@ -314,20 +349,20 @@ def read_best(
             detections, read = other, found.other
             if polarity is not None:
                 polarity.light = not polarity.light
-    if mirror.due() if mirror is not None else still:
-        flipped = mirror_check(read, classifier, min_confidence, still)
+    if orientation.due() if orientation is not None else still:
+        flipped = flip_check(read, classifier, min_confidence, still)
         if flipped is not None:
             other = recognize(flipped, classifier, min_confidence)
-            if more_evidence(other, detections):
+            if more_evidence(other, detections, FLIP_MARGIN):
                 detections, read = other, flipped
-                if mirror is not None:
-                    mirror.on = flipped.mirrored
+                if orientation is not None:
+                    orientation.flip = flipped.flip
     return detections, read
 
 
-def more_evidence(a: Detections, b: Detections) -> bool:
-    """Whether readings `a` are better supported than `b` (INVERTED_MARGIN times the sum)."""
-    return float(a.confidence.sum()) > INVERTED_MARGIN * float(b.confidence.sum())
+def more_evidence(a: Detections, b: Detections, margin: float = INVERTED_MARGIN) -> bool:
+    """Whether readings `a` are better supported than `b` (`margin` times the sum)."""
+    return float(a.confidence.sum()) > margin * float(b.confidence.sum())
 
 
 def recognize(found: Found, classifier: Classifier, min_confidence: float) -> Detections:
@@ -395,11 +430,16 @@ def run(
         # only now and then.
         search = detection.EVERY_FRAME if still else detection.Search.video()
         polarity = None if still else Polarity()
-        mirror = None if still else Mirror()
+        orientation = None if still else Orientation()
         fine = None if still else Fine()
         detected = map(
             functools.partial(
-                detect, still=still, search=search, polarity=polarity, fine=fine, mirror=mirror
+                detect,
+                still=still,
+                search=search,
+                polarity=polarity,
+                fine=fine,
+                orientation=orientation,
             ),
             source,
         )
@@ -407,17 +447,17 @@ def run(
             clock.lap("capture")
             clock.times["detect"] = found.seconds
             frame = found.frame
-            found = reoriented(found, polarity, mirror)
+            found = reoriented(found, polarity, orientation)
             detections, read = read_best(
-                found, classifier, options.min_confidence, still, polarity, mirror
+                found, classifier, options.min_confidence, still, polarity, orientation
             )
             if found.check_fine:
                 fine.decide(detections, frame.bgr.shape[:2])
             clock.lap("classify")
             detections, numbers = track(detections, tracker, read.gray, frame.index - last_index)
             last_index = frame.index
-            if read.mirrored:  # read flipped: the boxes go back where they are in the frame
-                detections, numbers = unmirror(detections, numbers, frame.bgr.shape[1])
+            if read.flip != AS_IT_IS:  # the boxes go back where they are in the frame
+                detections, numbers = unflip(detections, numbers, frame.bgr.shape[:2], read.flip)
             clock.lap("track")
             annotated = None
             if draw:
