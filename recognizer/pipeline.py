@@ -58,10 +58,12 @@ POLARITY_EVERY = 30
 # (FLIPS: (left to right, top to bottom)) of its crops is read too, in one batched call each,
 # and the frame is read so when that flip turns at least FLIP_MIN_DIGITS of the marks not read
 # as digits, and FLIP_SHARE of them, into digits, loses at most FLIP_LOST of that many digits,
-# and reads with FLIP_MARGIN times the evidence (upside down, 0, 1, 8 and a 6 or 9 read as
-# digits too). Measured on 8 mirrored and 8 upside-down scenes: flips turned 0.89-1.00 of those
-# marks into digits and lost none; on the 15 digit-free videos of marks, at most 3 marks a
-# frame, 0.18 of them. A still is checked so, a video every FLIP_EVERY frames.
+# reads FLIP_MIN_READ digits in all and FLIP_MARGIN times the evidence (upside down, 0, 1, 8
+# and a 6 or 9 read as digits either way, so the margin is small). Measured: the flips of
+# mirrored scenes turned 0.89-1.00 of those marks into digits, those of upside-down ones up
+# to 1.00 (but often only 1 or 2 marks), and neither lost any; on the 15 digit-free videos of
+# marks, at most 3 marks a frame, 0.18 of them; on blank pages of smudges, 2 of 3 (hence
+# FLIP_MIN_READ). A still is checked so, a video every FLIP_EVERY frames.
 AS_IT_IS = (False, False)
 FLIPS = ((True, False), (True, True))  # mirrored; upside down (turned half round)
 FLIP_MARGIN = 1.2
