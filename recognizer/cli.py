@@ -352,6 +352,8 @@ def run(
         summary += f", {opened.skipped} unreadable frames skipped"
     if closed:
         summary += ", stopped when standard output was closed"
+    elif opened is not None and opened.info.is_live and not (stop.is_set() or quit_by_key):
+        summary += f", stopped when the {opened.info.kind} stopped sending frames"  # unplugged
     err.print(summary, highlight=False)
     if stop.is_set() and not quit_by_key:
         err.print("interrupted: outputs are complete up to the last frame", highlight=False)

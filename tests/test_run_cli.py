@@ -393,6 +393,7 @@ def test_a_live_stream_is_read_and_timed_as_it_arrives(scene_video, tmp_path):
     with served(stream, "stream.mjpg") as url:
         result = recognizer_cli("run", url, "--jsonl", str(log), "-o", str(out), "--no-display")
     assert result.returncode == 0, result.stderr
+    assert "stopped when the stream stopped sending frames" in result.stderr  # it ended
     records = read_jsonl(log)
     numbers = [r["frame"] for r in records]
     assert len(numbers) >= 25 and numbers == sorted(set(numbers))  # a few may be dropped
