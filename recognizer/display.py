@@ -24,7 +24,6 @@ PAUSE_KEY = ord(" ")
 SNAPSHOT_KEYS = {ord("s"), ord("S")}
 MAX_WINDOW_WH = (1280, 720)
 WAIT_SLICE_MS = 50  # how often a wait for a key looks at `stop`
-NO_KEY = 0xFF
 
 
 def has_display() -> bool:
