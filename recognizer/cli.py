@@ -5,6 +5,7 @@ Library errors (`RecognizerError`) become one stderr line and exit code 2; Ctrl-
 """
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,16 @@ err = Console(stderr=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+
+
+class Orientation(StrEnum):
+    """`--orientation`: pipeline.ORIENTATIONS, or auto."""
+
+    auto = "auto"
+    as_is = "as-is"
+    mirrored = "mirrored"
+    upside_down = "upside-down"
+
 
 DataOption = Annotated[
     Path | None,
@@ -256,6 +267,13 @@ def run(
     snapshots: Annotated[
         Path, typer.Option(file_okay=False, help="Folder for snapshots (key s).")
     ] = Path("."),
+    orientation: Annotated[
+        Orientation,
+        typer.Option(
+            help="How frames are read: checked (auto), or all as they are, mirrored (a selfie "
+            "camera) or upside down (a webcam looking down at the desk).",
+        ),
+    ] = "auto",
     camera_size: Annotated[
         str | None,
         typer.Option(
@@ -289,6 +307,7 @@ def run(
         show_crops=show_crops,
         draw=display and live.has_display(),
         track=track,
+        orientation=Orientation(orientation).value,
     )
     stop = stop_on_sigint()
     frames = digits = 0

@@ -66,6 +66,8 @@ POLARITY_EVERY = 30
 # FLIP_MIN_READ). A still is checked so, a video every FLIP_EVERY frames.
 AS_IT_IS = (False, False)
 FLIPS = ((True, False), (True, True))  # mirrored; upside down (turned half round)
+# What `RunOptions.orientation` may say: "auto" (checked as above), or a way to read every frame.
+ORIENTATIONS = {"as-is": AS_IT_IS, "mirrored": FLIPS[0], "upside-down": FLIPS[1]}
 FLIP_MARGIN = 1.2
 FLIP_MIN_DIGITS = 2
 FLIP_MIN_READ = 4
@@ -85,6 +87,7 @@ class RunOptions:
     draw: bool = False  # annotate even without --output (for a live window)
     track: bool = True
     threads: int = 1
+    orientation: str = "auto"  # or a key of ORIENTATIONS: every frame read so, never checked
 
 
 @dataclass
@@ -151,17 +154,17 @@ class Polarity:
 class Orientation:
     """How a video's frames are flipped to be read (as they are, mirrored, upside down): from
     the next frame detected on, once a check (`flip_check`, on the classification thread) finds
-    they read better so."""
+    they read better so. Checked every `every` frames; never when 0 (an orientation given)."""
 
-    def __init__(self, every: int = FLIP_EVERY) -> None:
-        self.flip = AS_IT_IS
+    def __init__(self, flip: tuple[bool, bool] = AS_IT_IS, every: int = FLIP_EVERY) -> None:
+        self.flip = flip
         self.every = every
         self.frames = 0
 
     def due(self) -> bool:
         """Whether this frame (on the classification thread, in order) is checked."""
         self.frames += 1
-        return (self.frames - 1) % self.every == 0
+        return self.every > 0 and (self.frames - 1) % self.every == 0
 
 
 class Fine:
@@ -432,7 +435,9 @@ def run(
         # only now and then.
         search = detection.EVERY_FRAME if still else detection.Search.video()
         polarity = None if still else Polarity()
-        orientation = None if still else Orientation()
+        # Stills are unrelated pictures: each is checked as it is, unless an orientation is given.
+        given = ORIENTATIONS.get(options.orientation)
+        orientation = Orientation(given, every=0) if given else None if still else Orientation()
         fine = None if still else Fine()
         detected = map(
             functools.partial(
@@ -464,6 +469,8 @@ def run(
             annotated = None
             if draw:
                 status = f"{fps:.0f} fps | {len(detections)} digits" if fps else None
+                if status and read.flip != AS_IT_IS:
+                    status += " | read " + ("upside down" if read.flip[1] else "mirrored")
                 annotated = annotate(frame.bgr, detections, numbers, status, options.show_crops)
             clock.lap("draw")
             if log:

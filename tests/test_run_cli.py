@@ -964,3 +964,35 @@ def test_a_flipped_photo_of_numbers_is_read_the_right_way_round(mnist, tmp_path,
     assert readings_f1([record], expected) >= 0.9
     values = {n["value"] for n in record["numbers"]}
     assert len(values & {n["value"] for n in expected[0]["numbers"]}) >= 0.8 * len(values)
+
+
+@pytest.mark.parametrize(
+    ("code", "orientation", "reads"),
+    [(-1, "upside-down", True), (1, "as-is", False), (None, "mirrored", False)],
+)
+def test_an_orientation_given_is_used_for_every_frame(
+    scene_video, tmp_path, code, orientation, reads
+):
+    # --orientation reads every frame one way, unchecked: for a page whose digits read alike
+    # both ways (0, 1, 8, 6 and 9), which the check cannot tell.
+    video, truth_path = scene_video
+    flipped, log = tmp_path / "flipped.mp4", tmp_path / "flipped.jsonl"
+    writer = cv2.VideoWriter(str(flipped), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for frame in video_frames(video):
+        writer.write(frame if code is None else cv2.flip(frame, code))
+    writer.release()
+    command = ("run", str(flipped), "--orientation", orientation, "--jsonl", str(log))
+    result = recognizer_cli(*command, "--no-display")
+    assert result.returncode == 0, result.stderr
+    truth = read_truth(truth_path)
+    f1 = readings_f1(
+        read_jsonl(log), truth if code is None else flipped_truth(truth, (640, 480), code)
+    )
+    assert f1 >= 0.95 if reads else f1 < 0.6, f1
+
+
+def test_the_orientation_choices_are_the_pipelines():
+    from recognizer.cli import Orientation
+    from recognizer.pipeline import ORIENTATIONS
+
+    assert {choice.value for choice in Orientation} == {"auto", *ORIENTATIONS}
