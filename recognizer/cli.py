@@ -28,12 +28,14 @@ EXIT_INTERRUPTED = 130
 
 
 class Orientation(StrEnum):
-    """`--orientation`: pipeline.ORIENTATIONS, or auto."""
+    """`--orientation`: orientation.ORIENTATIONS, or auto (not imported: it imports OpenCV)."""
 
     auto = "auto"
     as_is = "as-is"
     mirrored = "mirrored"
     upside_down = "upside-down"
+    turned_left = "turned-left"
+    turned_right = "turned-right"
 
 
 DataOption = Annotated[
@@ -271,7 +273,8 @@ def run(
         Orientation,
         typer.Option(
             help="How frames are read: checked (auto), or all as they are, mirrored (a selfie "
-            "camera) or upside down (a webcam looking down at the desk).",
+            "camera), upside down (a webcam looking down at the desk) or turned a quarter left "
+            "or right (a page on its side).",
         ),
     ] = "auto",
     camera_size: Annotated[

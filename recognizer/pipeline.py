@@ -6,9 +6,9 @@ opened here, so leaving the loop for any reason (the end, an error, Ctrl-C, `sto
 finalizes the video and leaves the JSONL complete up to the last frame processed.
 
 Which way round a picture is read is decided from its readings (`read_best`): light ink on a
-dark ground (chalk) or dark on light (`Polarity`), and as it is, mirrored or upside down
-(`Orientation`); a video checks now and then and detects the frames after a change that way
-round (`reoriented`).
+dark ground (chalk) or dark on light (`Polarity`), and as it is, mirrored, upside down or
+turned a quarter (`Orientation`, with the turns in `orientation.py`); a video checks now and
+then and detects the frames after a change that way round (`reoriented`).
 
 Three threads share the work, each stage in order: the source decodes frames ahead (`Source`),
 `detect` finds candidate boxes DETECT_AHEAD frames ahead on a helper thread (`Ahead`), and this
@@ -40,6 +40,16 @@ from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
 from recognizer.grouping import group_numbers, punctuation
 from recognizer.native import keep_freed_memory
+from recognizer.orientation import (
+    AS_IT_IS,
+    NAMES,
+    ORIENTATIONS,
+    Turn,
+    boxes_back,
+    numbers_back,
+    turned,
+    turned_crops,
+)
 from recognizer.sinks import JsonlSink, frame_record, open_output
 from recognizer.sources import Source, open_source
 from recognizer.tracking import Tracker
@@ -53,27 +63,31 @@ DETECT_AHEAD = 2  # frames detected ahead of classification, on a helper thread
 # stays dark ink). A still is read both ways; a video every POLARITY_EVERY frames (`Polarity`).
 INVERTED_MARGIN = 1.5
 POLARITY_EVERY = 30
-# A picture may be mirrored (a selfie camera, a webcam app that saves what its preview shows)
-# or upside down (a webcam on a monitor looking down at a page on the desk). Each flip
-# (FLIPS: (left to right, top to bottom)) of its crops is read too, in one batched call each,
-# and the frame is read so when that flip turns at least FLIP_MIN_DIGITS of the marks not read
-# as digits, and FLIP_SHARE of them, into digits, loses at most FLIP_LOST of that many digits,
-# reads FLIP_MIN_READ digits in all and FLIP_MARGIN times the evidence (upside down, 0, 1, 8
-# and a 6 or 9 read as digits either way, so the margin is small). Measured: the flips of
-# mirrored scenes turned 0.89-1.00 of those marks into digits, those of upside-down ones up
-# to 1.00 (but often only 1 or 2 marks), and neither lost any; on the 15 digit-free videos of
-# marks, at most 3 marks a frame, 0.18 of them; on blank pages of smudges, 2 of 3 (hence
-# FLIP_MIN_READ). A still is checked so, a video every FLIP_EVERY frames.
-AS_IT_IS = (False, False)
-FLIPS = ((True, False), (True, True))  # mirrored; upside down (turned half round)
-# What `RunOptions.orientation` may say: "auto" (checked as above), or a way to read every frame.
-ORIENTATIONS = {"as-is": AS_IT_IS, "mirrored": FLIPS[0], "upside-down": FLIPS[1]}
-FLIP_MARGIN = 1.2
-FLIP_MIN_DIGITS = 2
-FLIP_MIN_READ = 4
-FLIP_SHARE = 0.5
-FLIP_LOST = 0.5
-FLIP_EVERY = 30
+# A picture may be mirrored (a selfie camera, a webcam app that saves what its preview shows),
+# upside down (a webcam on a monitor looking down at a page on the desk) or on its side (a scan,
+# a photo whose orientation tag was stripped). Its crops are read each other way round too
+# (`orientation.ORIENTATIONS`), in one batched call each, and the frame is read so when that
+# turns at least TURN_MIN_DIGITS of the marks not read as digits, and TURN_SHARE of them, into
+# digits, loses at most TURN_LOST of that many digits, reads TURN_MIN_READ digits in all and
+# TURN_MARGIN times the evidence (upside down, 0, 1, 8 and a 6 or 9 read as digits either way,
+# so the margin is small). Measured: mirrored scenes turned 0.89-1.00 of those marks into
+# digits, upside-down ones up to 1.00 (but often only 1 or 2 marks), a still on its side 0.95-1.00,
+# and none lost any; on the 15 digit-free videos of marks, at most 4 marks a frame, 0.21 of
+# them; on blank pages of smudges, 2 of 3 (hence TURN_MIN_READ). A still is checked so, a video
+# every TURN_EVERY frames.
+TURN_MARGIN = 1.2
+TURN_MIN_DIGITS = 2
+TURN_MIN_READ = 4
+TURN_SHARE = 0.75
+TURN_LOST = 0.5
+TURN_EVERY = 30
+# A still whose digits are fewer than TURN_WEAK of its candidates, TURN_COLUMNS of which are
+# columns (TURN_COLUMN times as tall as wide, read as no digit), is also detected turned a
+# quarter each way (`on_its_side`): 3 times its detection, for such stills only. A page of
+# numbers on its side had 3 columns in 8 candidates; 109 stills of marks had none.
+TURN_WEAK = 0.5
+TURN_COLUMN = 1.8
+TURN_COLUMNS = 3
 FINE_EVERY = 60  # video frames between fine searches for digits too small for the first pass
 
 
@@ -87,7 +101,7 @@ class RunOptions:
     draw: bool = False  # annotate even without --output (for a live window)
     track: bool = True
     threads: int = 1
-    orientation: str = "auto"  # or a key of ORIENTATIONS: every frame read so, never checked
+    orientation: str = "auto"  # or a key of orientation.ORIENTATIONS: every frame read so
 
 
 @dataclass
@@ -125,7 +139,7 @@ class Found:
     other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
     light: bool = False  # read as light ink on a dark ground
     dark: bool = False  # the frame is on a dark ground (`detection.dark_ground`)
-    flip: tuple[bool, bool] = AS_IT_IS  # read flipped (x, y); its boxes too, until `unflip`
+    turn: Turn = AS_IT_IS  # read turned so (`orientation.turned`); its boxes too, until put back
     check_fine: bool = False  # searched finely to decide whether to go on (`Fine`)
 
 
@@ -152,12 +166,13 @@ class Polarity:
 
 
 class Orientation:
-    """How a video's frames are flipped to be read (as they are, mirrored, upside down): from
-    the next frame detected on, once a check (`flip_check`, on the classification thread) finds
-    they read better so. Checked every `every` frames; never when 0 (an orientation given)."""
+    """How a video's frames are turned to be read (as they are, mirrored, upside down, a
+    quarter): from the next frame detected on, once a check (`turn_check`, on the
+    classification thread) finds they read better so. Checked every `every` frames; never when
+    0 (an orientation given)."""
 
-    def __init__(self, flip: tuple[bool, bool] = AS_IT_IS, every: int = FLIP_EVERY) -> None:
-        self.flip = flip
+    def __init__(self, turn: Turn = AS_IT_IS, every: int = TURN_EVERY) -> None:
+        self.turn = turn
         self.every = every
         self.frames = 0
 
@@ -204,7 +219,7 @@ def detect(
     fine: Fine | None = None,
     orientation: Orientation | None = None,
 ) -> Found:
-    """The candidate boxes of one frame (on the detection thread), in the frame flipped as the
+    """The candidate boxes of one frame (on the detection thread), in the frame turned as the
     video's orientation says.
 
     Which thread cuts and normalizes the crops balances the two: a frame no larger than the
@@ -217,8 +232,8 @@ def detect(
     was cutting half of them here (152-180 against 165-181).
     """
     start = time.perf_counter()
-    flip = orientation.flip if orientation is not None else AS_IT_IS
-    gray = oriented_gray(frame, flip)
+    turn = orientation.turn if orientation is not None else AS_IT_IS
+    gray = turned_gray(frame, turn)
     # A frame on a dark ground may be light ink on it (chalk, MNIST's own images): a still is
     # read both ways, a video now and then, and the reading with more evidence wins. A light
     # ground (the camera turned from the board to a sheet) is read as dark ink.
@@ -226,25 +241,17 @@ def detect(
     light = dark and polarity is not None and polarity.light
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     finely, check = fine.due() if fine is not None and large else (still, False)
-    found = find(frame, gray, still, search, light, finely, flip)
+    found = find(frame, gray, still, search, light, finely, turn)
     found.dark, found.check_fine = dark, check
     if dark and (polarity is None or polarity.due()):
-        found.other = find(frame, gray, still, search, not light, finely, flip)
+        found.other = find(frame, gray, still, search, not light, finely, turn)
     found.seconds = time.perf_counter() - start
     return found
 
 
-def oriented_gray(frame: Frame, flip: tuple[bool, bool]) -> np.ndarray:
-    """The frame's grayscale, flipped left to right and/or top to bottom as `flip` says."""
-    gray = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
-    codes = {(True, False): 1, (False, True): 0, (True, True): -1}  # cv2.flip's
-    return cv2.flip(gray, codes[flip]) if flip in codes else gray
-
-
-def flipped_crops(crops: np.ndarray, flip: tuple[bool, bool]) -> np.ndarray:
-    """(N, 28, 28) crops flipped left to right and/or top to bottom as `flip` says."""
-    x, y = flip
-    return np.ascontiguousarray(crops[:, :: -1 if y else 1, :: -1 if x else 1])
+def turned_gray(frame: Frame, turn: Turn) -> np.ndarray:
+    """The frame's grayscale, turned as `turn` says."""
+    return turned(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY), turn)
 
 
 def find(
@@ -254,84 +261,65 @@ def find(
     search: detection.Search = detection.EVERY_FRAME,
     light: bool = False,
     fine: bool | None = None,
-    flip: tuple[bool, bool] = AS_IT_IS,
+    turn: Turn = AS_IT_IS,
 ) -> Found:
     """The frame's candidates, read in its grayscale `gray`, or in its negative when `light`;
-    `fine` as in `detection.find_boxes`; `flip` says how `gray` is flipped."""
+    `fine` as in `detection.find_boxes`; `turn` says how `gray` is turned."""
     if light:
         gray = cv2.bitwise_not(gray)
     boxes, gray = detection.find_boxes(gray, still, search, fine)  # grid and margin lines erased
     large = max(gray.shape) > detection.DETECT_MAX_SIDE
     candidates = detection.candidates_at(gray, boxes) if large else None
-    return Found(frame, gray, boxes, candidates, light=light, flip=flip)
+    return Found(frame, gray, boxes, candidates, light=light, turn=turn)
 
 
 def reoriented(found: Found, polarity: Polarity | None, orientation: Orientation | None) -> Found:
     """A frame detected ahead before the video's polarity turned or its orientation changed,
     detected again the way they now say; any other frame as it is."""
     light = found.dark and polarity is not None and polarity.light
-    flip = orientation.flip if orientation is not None else AS_IT_IS
-    if found.light == light and found.flip == flip:
+    turn = orientation.turn if orientation is not None else AS_IT_IS
+    if found.light == light and found.turn == turn:
         return found
-    again = find(found.frame, oriented_gray(found.frame, flip), False, light=light, flip=flip)
+    again = find(found.frame, turned_gray(found.frame, turn), False, light=light, turn=turn)
     again.dark = found.dark
     return again
 
 
-def flip_check(
+def turn_check(
     found: Found, classifier: Classifier, min_confidence: float, still: bool
 ) -> Found | None:
-    """The frame detected flipped another way (mirrored, upside down, or back as it is), if its
-    candidates (cut by `recognize`) read better so (see FLIP_MARGIN); else None.
+    """The frame detected turned another way (mirrored, upside down, a quarter, or back as it
+    is), if its candidates (cut by `recognize`) read better so (see TURN_MARGIN); else None.
 
-    Detection finds the same marks either way: only their crops need reading flipped, in one
-    batched call a way, to decide whether the whole frame is to be read again so."""
+    Detection finds mostly the same marks either way: only their crops need reading turned, in
+    one batched call a way, to decide whether the whole frame is to be read again so."""
     candidates = found.candidates
-    if candidates is None or len(candidates) < FLIP_MIN_DIGITS:
+    if candidates is None or len(candidates) < TURN_MIN_DIGITS:
         return None
     as_is = classifier.classify(candidates)
     digits = is_digit(as_is, min_confidence)
-    floor = FLIP_MARGIN * float(as_is.confidence[digits].sum())
+    floor = TURN_MARGIN * float(as_is.confidence[digits].sum())
     best, best_evidence = None, floor
-    for flip in (AS_IT_IS, *FLIPS):
-        turn = (flip[0] != found.flip[0], flip[1] != found.flip[1])  # from the way read
-        if turn == AS_IT_IS:
+    for turn in ORIENTATIONS.values():
+        if turn == found.turn:
             continue
-        other = classifier.classify(candidates.replace(crops=flipped_crops(candidates.crops, turn)))
-        flipped_digits = is_digit(other, min_confidence)
-        gained = int((flipped_digits & ~digits).sum())  # marks read as digits only so
-        lost = int((digits & ~flipped_digits).sum())
-        evidence = float(other.confidence[flipped_digits].sum())
+        crops = turned_crops(candidates.crops, found.turn, turn)
+        other = classifier.classify(candidates.replace(crops=crops))
+        turned_digits = is_digit(other, min_confidence)
+        gained = int((turned_digits & ~digits).sum())  # marks read as digits only so
+        lost = int((digits & ~turned_digits).sum())
+        evidence = float(other.confidence[turned_digits].sum())
         if (
-            gained >= FLIP_MIN_DIGITS
-            and flipped_digits.sum() >= FLIP_MIN_READ
-            and gained >= FLIP_SHARE * int((~digits).sum())
-            and lost <= FLIP_LOST * gained
+            gained >= TURN_MIN_DIGITS
+            and turned_digits.sum() >= TURN_MIN_READ
+            and gained >= TURN_SHARE * int((~digits).sum())
+            and lost <= TURN_LOST * gained
             and evidence > best_evidence
         ):
-            best, best_evidence = flip, evidence
+            best, best_evidence = turn, evidence
     if best is None:
         return None
-    return find(found.frame, oriented_gray(found.frame, best), still, light=found.light, flip=best)
-
-
-def unflip(
-    detections: Detections, numbers: list, shape: tuple[int, int], flip: tuple[bool, bool]
-) -> tuple[Detections, list]:
-    """Boxes read in a frame of `shape` (h, w) flipped as `flip` says, put back where they are
-    in the frame."""
-    (height, width), (x, y) = shape, flip
-    x0, y0, x1, y1 = detections.xyxy.T
-    if x:
-        x0, x1 = width - x1, width - x0
-    if y:
-        y0, y1 = height - y1, height - y0
-    boxes = []
-    for number in numbers:
-        bx, by, bw, bh = number["box"]
-        boxes.append([width - bx - bw if x else bx, height - by - bh if y else by, bw, bh])
-    numbers = [{**n, "box": box} for n, box in zip(numbers, boxes, strict=True)]
-    return detections.replace(xyxy=np.stack([x0, y0, x1, y1], axis=1)), numbers
+    return find(found.frame, turned_gray(found.frame, best), still, light=found.light, turn=best)
 
 
 def read_best(
@@ -343,7 +331,7 @@ def read_best(
     orientation: Orientation | None = None,
 ) -> tuple[Detections, Found]:
     """The frame's digits, and the reading they come from: the frame as detected, or (where it
-    was also read so) with its ink the other way round, or flipped (`flip_check`: a still
+    was also read so) with its ink the other way round, or turned (`turn_check`: a still
     always, a video when its orientation is due), whichever has more evidence. A video's
     polarity and orientation follow the reading kept, for the frames detected from now on."""
     detections = recognize(found, classifier, min_confidence)
@@ -355,14 +343,53 @@ def read_best(
             if polarity is not None:
                 polarity.light = not polarity.light
     if orientation.due() if orientation is not None else still:
-        flipped = flip_check(read, classifier, min_confidence, still)
-        if flipped is not None:
-            other = recognize(flipped, classifier, min_confidence)
-            if more_evidence(other, detections, FLIP_MARGIN):
-                detections, read = other, flipped
+        again = turn_check(read, classifier, min_confidence, still)
+        if again is not None:
+            other = recognize(again, classifier, min_confidence)
+            if more_evidence(other, detections, TURN_MARGIN):
+                detections, read = other, again
                 if orientation is not None:
-                    orientation.flip = flipped.flip
+                    orientation.turn = again.turn
+        elif (
+            still
+            and len(detections) < TURN_WEAK * len(read.candidates)
+            and columns(read, classifier, min_confidence) >= TURN_COLUMNS
+        ):
+            detections, read = on_its_side(read, detections, classifier, min_confidence)
     return detections, read
+
+
+def columns(found: Found, classifier: Classifier, min_confidence: float) -> int:
+    """How many candidates TURN_COLUMN times as tall as wide or more read as no digit: digits
+    written in a row on a page on its side, merged into one mark each column."""
+    candidates = found.candidates
+    x0, y0, x1, y1 = candidates.xyxy.T
+    tall = (y1 - y0) >= TURN_COLUMN * (x1 - x0)
+    return int((tall & ~is_digit(classifier.classify(candidates), min_confidence)).sum())
+
+
+def on_its_side(
+    found: Found, detections: Detections, classifier: Classifier, min_confidence: float
+) -> tuple[Detections, Found]:
+    """A still that reads weakly, detected and read again turned a quarter each way: the better
+    of those two (they are each other upside down) is kept if it has INVERTED_MARGIN times the
+    evidence, with TURN_MIN_READ digits from at least TURN_SHARE of its candidates.
+
+    On its side, digits written in a row stand in a column and are merged like the pieces of
+    one broken digit, so the crops of a page of numbers do not show `turn_check` the turn."""
+    readings = []
+    for turn in (ORIENTATIONS["turned-left"], ORIENTATIONS["turned-right"]):
+        gray = turned_gray(found.frame, turn)
+        again = find(found.frame, gray, True, light=found.light, turn=turn)
+        readings.append((recognize(again, classifier, min_confidence), again))
+    other, again = max(readings, key=lambda reading: float(reading[0].confidence.sum()))
+    if (
+        len(other) >= TURN_MIN_READ
+        and len(other) >= TURN_SHARE * len(again.candidates)
+        and more_evidence(other, detections)
+    ):
+        return other, again
+    return detections, found
 
 
 def more_evidence(a: Detections, b: Detections, margin: float = INVERTED_MARGIN) -> bool:
@@ -459,18 +486,20 @@ def run(
                 found, classifier, options.min_confidence, still, polarity, orientation
             )
             if found.check_fine:
-                fine.decide(detections, frame.bgr.shape[:2])
+                fine.decide(detections, read.gray.shape)
             clock.lap("classify")
             detections, numbers = track(detections, tracker, read.gray, frame.index - last_index)
             last_index = frame.index
-            if read.flip != AS_IT_IS:  # the boxes go back where they are in the frame
-                detections, numbers = unflip(detections, numbers, frame.bgr.shape[:2], read.flip)
+            if read.turn != AS_IT_IS:  # the boxes go back where they are in the frame
+                shape = frame.bgr.shape[:2]
+                detections = detections.replace(xyxy=boxes_back(detections.xyxy, shape, read.turn))
+                numbers = numbers_back(numbers, shape, read.turn)
             clock.lap("track")
             annotated = None
             if draw:
                 status = f"{fps:.0f} fps | {len(detections)} digits" if fps else None
-                if status and read.flip != AS_IT_IS:
-                    status += " | read " + ("upside down" if read.flip[1] else "mirrored")
+                if status and read.turn != AS_IT_IS:
+                    status += f" | read {NAMES[read.turn]}"
                 annotated = annotate(frame.bgr, detections, numbers, status, options.show_crops)
             clock.lap("draw")
             if log:

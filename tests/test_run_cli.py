@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from recognizer.bench import Accuracy, score_frame, xywh_to_xyxy
 from recognizer.cli import app, frame_size
+from recognizer.orientation import matrix, turned
 from recognizer.samples import SceneSpec, read_truth, scene_frames, write_sample
 from recognizer.sources import may_be_transparent
 from tests.conftest import ROOT, count_frames, recognizer_cli
@@ -911,88 +912,100 @@ def test_light_ink_on_a_dark_ground_is_read(mnist, tmp_path):
     assert sum(r == e for r, e in zip(read, expected, strict=True)) >= 34
 
 
-def flipped_truth(truth: list[dict], size_wh: tuple[int, int], code: int) -> list[dict]:
-    """Ground truth of frames flipped as `cv2.flip(frame, code)` flips them (1: left to right,
-    -1: also top to bottom): boxes flipped, values as written."""
-    width, height = size_wh
+def turned_truth(truth: list[dict], shape_hw: tuple[int, int], turn: tuple) -> list[dict]:
+    """Ground truth of frames of `shape_hw` turned as `orientation.turned` turns them: boxes
+    turned with them, values as written."""
+    to_turned = matrix(shape_hw, turn)
 
-    def flip(item: dict) -> dict:
+    def move(item: dict) -> dict:
         x, y, w, h = item["box"]
-        return {**item, "box": [width - x - w, height - y - h if code < 0 else y, w, h]}
+        xs, ys, _ = to_turned @ np.array([[x, x + w], [y, y + h], [1, 1]])
+        return {**item, "box": [xs.min(), ys.min(), np.ptp(xs), np.ptp(ys)]}
 
     return [
         {
             **frame,
-            "digits": [flip(d) for d in frame["digits"]],
-            "numbers": [flip(n) for n in frame.get("numbers", [])],
+            "digits": [move(d) for d in frame["digits"]],
+            "numbers": [move(n) for n in frame.get("numbers", [])],
         }
         for frame in truth
     ]
 
 
-FLIPPED = pytest.mark.parametrize("code", [1, -1], ids=["mirrored", "upside down"])
-
-
-@FLIPPED
-def test_a_flipped_video_is_read_the_right_way_round(scene_video, tmp_path, code):
-    # A selfie camera, or a webcam app that saves what its preview shows, mirrors the page; a
-    # webcam on a monitor looking down at the desk sees it upside down. Their 2s, 3s and 5s
-    # read as nothing or as other digits, 6s as 9s (F1 0.12-0.70 on such samples).
-    video, truth_path = scene_video
-    flipped, log = tmp_path / "flipped.mp4", tmp_path / "flipped.jsonl"
-    writer = cv2.VideoWriter(str(flipped), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    for frame in video_frames(video):
-        writer.write(cv2.flip(frame, code))
+def turned_video(video: Path, path: Path, turn: tuple) -> Path:
+    """A copy of `video` with every frame turned as `orientation.turned` turns it."""
+    frames = [turned(frame, turn) for frame in video_frames(video)]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (width, height))
+    for frame in frames:
+        writer.write(frame)
     writer.release()
-    result = recognizer_cli("run", str(flipped), "--jsonl", str(log), "--no-display")
+    return path
+
+
+# How pictures come turned (as `turned` makes them): a selfie camera or a webcam app that saves
+# what its preview shows mirrors the page; a webcam on a monitor looking down at the desk sees
+# it upside down; a scan, or a photo whose orientation tag was stripped, lies on its side.
+TURNED = pytest.mark.parametrize(
+    "turn",
+    [(0, True), (2, False), (3, False), (1, False)],
+    ids=["mirrored", "upside down", "on its left side", "on its right side"],
+)
+
+
+@TURNED
+def test_a_turned_video_is_read_the_right_way_round(scene_video, tmp_path, turn):
+    # Turned, 2s, 3s and 5s read as nothing or as other digits, 6s as 9s (F1 0.12-0.70 on
+    # mirrored and upside-down samples; on its side, 2 of 12 digits of the still are read).
+    video, truth_path = scene_video
+    turned_path, log = turned_video(video, tmp_path / "turned.mp4", turn), tmp_path / "t.jsonl"
+    result = recognizer_cli("run", str(turned_path), "--jsonl", str(log), "--no-display")
     assert result.returncode == 0, result.stderr
-    truth = flipped_truth(read_truth(truth_path), (640, 480), code)
+    truth = turned_truth(read_truth(truth_path), (480, 640), turn)
     assert readings_f1(read_jsonl(log), truth) >= 0.95  # boxes where they are in the frame
 
 
-@FLIPPED
-def test_a_flipped_photo_of_numbers_is_read_the_right_way_round(mnist, tmp_path, code):
+@TURNED
+def test_a_turned_photo_of_numbers_is_read_the_right_way_round(mnist, tmp_path, turn):
     page = tmp_path / "page.png"
     spec = SceneSpec((960, 720), frames=1, digits=16, content="numbers", seed=8)
     truth = read_truth(write_sample(spec, mnist["x_test"], mnist["y_test"], page))
-    flipped = tmp_path / "flipped.png"
-    cv2.imwrite(str(flipped), cv2.flip(cv2.imread(str(page)), code))
-    result = recognizer_cli("run", str(flipped), "--jsonl", "-", "--no-display")
+    photo = tmp_path / "turned.png"
+    cv2.imwrite(str(photo), turned(cv2.imread(str(page)), turn))
+    result = recognizer_cli("run", str(photo), "--jsonl", "-", "--no-display")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
-    expected = flipped_truth(truth, (960, 720), code)
+    expected = turned_truth(truth, (720, 960), turn)
     assert readings_f1([record], expected) >= 0.9
     values = {n["value"] for n in record["numbers"]}
     assert len(values & {n["value"] for n in expected[0]["numbers"]}) >= 0.8 * len(values)
 
 
 @pytest.mark.parametrize(
-    ("code", "orientation", "reads"),
-    [(-1, "upside-down", True), (1, "as-is", False), (None, "mirrored", False)],
+    ("turn", "orientation", "reads"),
+    [
+        ((2, False), "upside-down", True),
+        ((3, False), "turned-left", True),
+        ((0, True), "as-is", False),
+        ((0, False), "mirrored", False),
+    ],
 )
 def test_an_orientation_given_is_used_for_every_frame(
-    scene_video, tmp_path, code, orientation, reads
+    scene_video, tmp_path, turn, orientation, reads
 ):
     # --orientation reads every frame one way, unchecked: for a page whose digits read alike
     # both ways (0, 1, 8, 6 and 9), which the check cannot tell.
     video, truth_path = scene_video
-    flipped, log = tmp_path / "flipped.mp4", tmp_path / "flipped.jsonl"
-    writer = cv2.VideoWriter(str(flipped), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    for frame in video_frames(video):
-        writer.write(frame if code is None else cv2.flip(frame, code))
-    writer.release()
-    command = ("run", str(flipped), "--orientation", orientation, "--jsonl", str(log))
+    turned_path, log = turned_video(video, tmp_path / "turned.mp4", turn), tmp_path / "t.jsonl"
+    command = ("run", str(turned_path), "--orientation", orientation, "--jsonl", str(log))
     result = recognizer_cli(*command, "--no-display")
     assert result.returncode == 0, result.stderr
-    truth = read_truth(truth_path)
-    f1 = readings_f1(
-        read_jsonl(log), truth if code is None else flipped_truth(truth, (640, 480), code)
-    )
+    f1 = readings_f1(read_jsonl(log), turned_truth(read_truth(truth_path), (480, 640), turn))
     assert f1 >= 0.95 if reads else f1 < 0.6, f1
 
 
 def test_the_orientation_choices_are_the_pipelines():
     from recognizer.cli import Orientation
-    from recognizer.pipeline import ORIENTATIONS
+    from recognizer.orientation import ORIENTATIONS
 
     assert {choice.value for choice in Orientation} == {"auto", *ORIENTATIONS}

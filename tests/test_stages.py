@@ -24,6 +24,7 @@ from recognizer.detection import (
 )
 from recognizer.grouping import group_numbers
 from recognizer.modelfiles import NOT_DIGIT
+from recognizer.orientation import ORIENTATIONS, boxes_back, numbers_back, turned, turned_crops
 from recognizer.pipeline import DEFAULT_MIN_CONFIDENCE
 from recognizer.samples import SceneSpec, scene_frames
 from recognizer.splitting import (
@@ -1249,3 +1250,24 @@ def test_a_frame_cuts_at_most_cut_per_frame_marks_those_nearest_to_a_digit():
     _, origin = split_hypotheses(gray, read)
     cut = set(origin[:, 0].tolist())
     assert len(cut) == CUT_PER_FRAME and 29 in cut
+
+
+@pytest.mark.parametrize("turn", list(ORIENTATIONS.values()), ids=list(ORIENTATIONS))
+def test_a_box_found_in_a_turned_frame_goes_back_where_it_is(turn):
+    frame = np.zeros((48, 80), np.uint8)
+    frame[10:20, 30:36] = 255  # x 30-36, y 10-20
+    seen = turned(frame, turn)
+    ys, xs = np.nonzero(seen)
+    found = np.float32([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])
+    assert boxes_back(found, frame.shape, turn).tolist() == [[30, 10, 36, 20]]
+    number = {"box": [int(v) for v in (*found[0, :2], *(found[0, 2:] - found[0, :2]))]}
+    assert numbers_back([number], frame.shape, turn)[0]["box"] == [30, 10, 6, 10]
+
+
+@pytest.mark.parametrize("start", list(ORIENTATIONS.values()), ids=list(ORIENTATIONS))
+@pytest.mark.parametrize("end", list(ORIENTATIONS.values()), ids=list(ORIENTATIONS))
+def test_crops_turn_as_the_frame_they_were_cut_from(start, end):
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (28, 28), np.uint8)  # a crop as the frame itself
+    crops = turned(frame, start)[None]
+    assert np.array_equal(turned_crops(crops, start, end)[0], turned(frame, end))
