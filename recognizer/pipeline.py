@@ -73,8 +73,8 @@ POLARITY_EVERY = 30
 # so the margin is small). Measured: mirrored scenes turned 0.89-1.00 of those marks into
 # digits, upside-down ones up to 1.00 (but often only 1 or 2 marks), a still on its side 0.95-1.00,
 # and none lost any; on the 15 digit-free videos of marks, at most 4 marks a frame, 0.21 of
-# them; on blank pages of smudges, 2 of 3 (hence TURN_MIN_READ). A still is checked so, a video
-# every TURN_EVERY frames.
+# them; on blank pages of smudges, 2 of 3 (hence TURN_MIN_READ) and, turned a quarter, 4 of 7
+# (hence a TURN_SHARE of 0.75). A still is checked so, a video every TURN_EVERY frames.
 TURN_MARGIN = 1.2
 TURN_MIN_DIGITS = 2
 TURN_MIN_READ = 4
