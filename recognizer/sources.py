@@ -11,7 +11,11 @@ with detection and classification on the other core.
 """
 
 import os
+import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,7 @@ IMAGE_SUFFIXES = {
 ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp", ".avif"}  # formats that may be transparent
 FOLDER_FPS = 1.0  # nominal rate of a folder of images, for timestamps and output video
 READ_AHEAD = 4
+URL_TIMEOUT_S = 30  # fetching an image URL
 # A video that fails this many reads in a row before its announced end is treated as ended.
 MAX_CONSECUTIVE_FAILURES = 25
 
@@ -270,6 +275,35 @@ def capture_clock(capture: cv2.VideoCapture, kind: str):
     return time.monotonic
 
 
+def is_image_url(spec: str) -> bool:
+    """Whether a URL names an image file (http(s), by its path's suffix)."""
+    url = urllib.parse.urlparse(spec)
+    return url.scheme in ("http", "https") and Path(url.path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def open_image_url(spec: str) -> Source:
+    """An image on a web server, read as an image file is (a still: no tracking; EXIF
+    orientation, transparency and HEIC as for a file). FFmpeg would open it as a stream of one
+    frame, tracked and said to have stopped."""
+    suffix = Path(urllib.parse.urlparse(spec).path).suffix.lower()
+    try:
+        with urllib.request.urlopen(spec, timeout=URL_TIMEOUT_S) as response:
+            data = response.read()
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"cannot fetch image {spec} (HTTP {exc.code} {exc.reason})") from None
+    except (OSError, ValueError) as exc:  # URLError (unreachable) is an OSError
+        reason = getattr(exc, "reason", None) or exc.__class__.__name__
+        raise SourceError(f"cannot fetch image {spec} ({reason})") from None
+    with tempfile.TemporaryDirectory(prefix="recognizer-") as folder:
+        path = Path(folder) / f"image{suffix}"
+        path.write_bytes(data)
+        image = decode_image(path)
+    if image is None:
+        raise SourceError(f"cannot read image {spec}: not an image file, or damaged")
+    info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
+    return Source(info, iter([Frame(0, 0.0, image)]))
+
+
 def open_folder(folder: Path) -> Source:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
@@ -335,6 +369,8 @@ def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = 
     if spec.isdigit():
         return open_capture(spec, "camera", int(spec), camera_size_wh)
     if "://" in spec:
+        if is_image_url(spec):
+            return open_image_url(spec)
         return open_capture(spec, "stream", spec)
     path = Path(spec)
     if not path.exists():

@@ -452,6 +452,31 @@ def test_a_video_file_at_a_url_is_read_whole_not_as_a_live_stream(scene_video, t
     assert readings_f1(records, read_truth(truth_path)) >= 0.9
 
 
+def test_an_image_at_a_url_is_read_as_an_image(scene_video, tmp_path):
+    # FFmpeg opens an image URL as a stream of one frame: tracked, and said to have stopped.
+    import http.server
+
+    video, truth_path = scene_video
+    web = tmp_path / "web"
+    web.mkdir()
+    cv2.imwrite(str(web / "page.jpg"), video_frames(video)[0])
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(web), **kwargs)
+
+    with served(Files, "page.jpg") as url:
+        result = recognizer_cli("run", url, "--jsonl", "-", "--no-display")
+        missing = recognizer_cli("run", url.replace("page", "none"), "--no-display")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["source"] == url and all("track" not in d for d in record["digits"])
+    assert "stopped" not in result.stderr
+    assert readings_f1([record], read_truth(truth_path)[:1]) >= 0.9
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert "cannot fetch image" in missing.stderr and "HTTP 404" in missing.stderr
+
+
 def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_video, tmp_path):
     video, truth_path = scene_video
     damaged = tmp_path / "damaged.mp4"
