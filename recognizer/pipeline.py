@@ -135,6 +135,7 @@ class Found:
     gray: np.ndarray
     boxes: np.ndarray  # (N, 4) xyxy, frame pixels
     candidates: Detections | None = None  # the boxes with their crops, if already cut
+    readings: Detections | None = None  # the candidates classified, once `recognize` has
     seconds: float = 0.0
     other: "Found | None" = None  # on a dark ground: the frame read with its ink the other way
     light: bool = False  # read as light ink on a dark ground
@@ -289,14 +290,15 @@ def turn_check(
     found: Found, classifier: Classifier, min_confidence: float, still: bool
 ) -> Found | None:
     """The frame detected turned another way (mirrored, upside down, a quarter, or back as it
-    is), if its candidates (cut by `recognize`) read better so (see TURN_MARGIN); else None.
+    is), if its candidates (cut and read by `recognize`) read better so (see TURN_MARGIN);
+    else None.
 
     Detection finds mostly the same marks either way: only their crops need reading turned, in
     one batched call a way, to decide whether the whole frame is to be read again so."""
     candidates = found.candidates
     if candidates is None or len(candidates) < TURN_MIN_DIGITS:
         return None
-    as_is = classifier.classify(candidates)
+    as_is = found.readings
     digits = is_digit(as_is, min_confidence)
     floor = TURN_MARGIN * float(as_is.confidence[digits].sum())
     best, best_evidence = None, floor
@@ -353,19 +355,19 @@ def read_best(
         elif (
             still
             and len(detections) < TURN_WEAK * len(read.candidates)
-            and columns(read, classifier, min_confidence) >= TURN_COLUMNS
+            and columns(read, min_confidence) >= TURN_COLUMNS
         ):
             detections, read = on_its_side(read, detections, classifier, min_confidence)
     return detections, read
 
 
-def columns(found: Found, classifier: Classifier, min_confidence: float) -> int:
-    """How many candidates TURN_COLUMN times as tall as wide or more read as no digit: digits
-    written in a row on a page on its side, merged into one mark each column."""
+def columns(found: Found, min_confidence: float) -> int:
+    """How many candidates (read by `recognize`) TURN_COLUMN times as tall as wide or more read
+    as no digit: digits written in a row on a page on its side, merged into one mark each."""
     candidates = found.candidates
     x0, y0, x1, y1 = candidates.xyxy.T
     tall = (y1 - y0) >= TURN_COLUMN * (x1 - x0)
-    return int((tall & ~is_digit(classifier.classify(candidates), min_confidence)).sum())
+    return int((tall & ~is_digit(found.readings, min_confidence)).sum())
 
 
 def on_its_side(
@@ -408,7 +410,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     if found.candidates is None:
         found.candidates = detection.candidates_at(found.gray, found.boxes)
     candidates = found.candidates
-    readings = classifier.classify(candidates)
+    readings = found.readings = classifier.classify(candidates)
     pieces, origin = splitting.split_hypotheses(found.gray, readings)
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
