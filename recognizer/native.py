@@ -14,6 +14,10 @@ import os
 import sys
 from collections.abc import Iterator
 
+# OpenCV's FFmpeg backend sets FFmpeg's log level from this variable when it first starts
+# (default: errors, such as "[mpeg4 @ 0x...] header damaged" for each damaged frame, printed
+# through the progress bar). AV_LOG_QUIET; a user may set another level to debug.
+FFMPEG_LOG_LEVEL = ("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # glibc's mallopt() parameters, and the values keep_freed_memory sets.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES = 64 << 20  # a 4K BGR frame is 25 MB
@@ -39,6 +43,12 @@ def keep_freed_memory() -> bool:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
         and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     )
+
+
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg from printing its decoding errors (damaged frames are counted instead): to
+    be called before OpenCV first opens a video."""
+    os.environ.setdefault(*FFMPEG_LOG_LEVEL)
 
 
 @contextlib.contextmanager

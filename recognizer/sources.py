@@ -26,7 +26,7 @@ import numpy as np
 from recognizer.ahead import Ahead
 from recognizer.core import Frame
 from recognizer.errors import SourceError
-from recognizer.native import native_stderr_silenced
+from recognizer.native import native_stderr_silenced, quiet_ffmpeg
 
 HEIF_SUFFIXES = {".heic", ".heif"}  # phones' photos (an iPhone's default), read by pillow-heif
 # What OpenCV reads as images (by their content; a browser saves JPEGs as .jfif, newer phones
@@ -220,6 +220,7 @@ def ask_size(capture: cv2.VideoCapture, size_wh: tuple[int, int]) -> None:
 
 
 def open_capture(spec: str, kind: str, target, size_wh: tuple[int, int] | None = None) -> Source:
+    quiet_ffmpeg()
     with native_stderr_silenced():
         capture = cv2.VideoCapture(target)
         opened = capture.isOpened()
@@ -239,7 +240,14 @@ def open_capture(spec: str, kind: str, target, size_wh: tuple[int, int] | None =
         raise SourceError(hints[kind])
     ok, first = capture.read()
     if not ok or first is None:
+        fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+        codec = fourcc.to_bytes(4, "little").decode("latin-1").strip("\x00 ")
         capture.release()
+        if kind == "video" and codec.isprintable() and codec:  # such as AV01: no AV1 decoder
+            raise SourceError(
+                f"{spec}: opened, but no frame could be decoded (codec {codec}): damaged, or a"
+                " codec this OpenCV cannot decode; convert it to H.264"
+            )
         raise SourceError(f"{spec}: opened, but no frame could be read from it")
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     if kind == "stream" and count > 0:

@@ -492,6 +492,7 @@ def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_vide
     )
     assert result.returncode == 0, result.stderr
     assert "3 unreadable frames skipped" in result.stderr
+    assert " @ 0x" not in result.stderr  # FFmpeg's "[mpeg4 @ 0x...] header damaged", hushed
     records = read_jsonl(log)
     numbers = [r["frame"] for r in records]
     assert numbers == [*range(10), *range(13, 30)]
@@ -499,6 +500,20 @@ def test_damaged_frames_are_skipped_and_the_others_keep_their_numbers(scene_vide
     assert count_frames(out)[0] == len(records)
     truth = read_truth(truth_path)
     assert readings_f1(records, [truth[n] for n in numbers]) >= 0.9
+
+
+def test_a_video_whose_frames_cannot_be_decoded_says_so_in_one_line(scene_video, tmp_path):
+    # As a video in a codec this OpenCV has no decoder for (AV1) is: opened, no frame decoded.
+    video, _ = scene_video
+    data = bytearray(video.read_bytes())
+    rng = np.random.default_rng(1)
+    for offset, size in mp4_samples(data):
+        data[offset : offset + size] = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+    (tmp_path / "noise.mp4").write_bytes(data)
+    result = recognizer_cli("run", str(tmp_path / "noise.mp4"), "--no-display")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr  # nothing from FFmpeg
+    assert "no frame could be decoded (codec FMP4)" in result.stderr  # FFmpeg's name for mp4v
 
 
 def test_an_animated_gif_is_read_as_a_video(scene_video, tmp_path):
