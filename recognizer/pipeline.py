@@ -81,10 +81,12 @@ TURN_MIN_READ = 4
 TURN_SHARE = 0.75
 TURN_LOST = 0.5
 TURN_EVERY = 30
-# A still whose digits are fewer than TURN_WEAK of its candidates, TURN_COLUMNS of which are
-# columns (TURN_COLUMN times as tall as wide, read as no digit), is also detected turned a
-# quarter each way (`on_its_side`): 3 times its detection, for such stills only. A page of
-# numbers on its side had 3 columns in 8 candidates; 109 stills of marks had none.
+# A video frame due a check whose digits are fewer than TURN_WEAK of its candidates is also
+# detected turned a quarter each way (`on_its_side`): 3 times its detection, once a second. So
+# is such a still if TURN_COLUMNS of its candidates are columns (TURN_COLUMN times as tall as
+# wide, read as no digit): a still pays for every check, and most weak stills are not on their
+# side. A page of numbers on its side had 3 columns in 8 candidates; 109 stills of marks had
+# none (they ran at 11 fps with every weak still so checked, 34 with the columns).
 TURN_WEAK = 0.5
 TURN_COLUMN = 1.8
 TURN_COLUMNS = 3
@@ -352,12 +354,12 @@ def read_best(
                 detections, read = other, again
                 if orientation is not None:
                     orientation.turn = again.turn
-        elif (
-            still
-            and len(detections) < TURN_WEAK * len(read.candidates)
-            and columns(read, min_confidence) >= TURN_COLUMNS
+        elif len(detections) < TURN_WEAK * len(read.candidates) and (
+            not still or columns(read, min_confidence) >= TURN_COLUMNS
         ):
-            detections, read = on_its_side(read, detections, classifier, min_confidence)
+            detections, read = on_its_side(read, detections, classifier, min_confidence, still)
+            if orientation is not None:
+                orientation.turn = read.turn
     return detections, read
 
 
@@ -371,9 +373,13 @@ def columns(found: Found, min_confidence: float) -> int:
 
 
 def on_its_side(
-    found: Found, detections: Detections, classifier: Classifier, min_confidence: float
+    found: Found,
+    detections: Detections,
+    classifier: Classifier,
+    min_confidence: float,
+    still: bool,
 ) -> tuple[Detections, Found]:
-    """A still that reads weakly, detected and read again turned a quarter each way: the better
+    """A frame that reads weakly, detected and read again turned a quarter each way: the better
     of those two (they are each other upside down) is kept if it has INVERTED_MARGIN times the
     evidence, with TURN_MIN_READ digits from at least TURN_SHARE of its candidates.
 
@@ -382,7 +388,7 @@ def on_its_side(
     readings = []
     for turn in (ORIENTATIONS["turned-left"], ORIENTATIONS["turned-right"]):
         gray = turned_gray(found.frame, turn)
-        again = find(found.frame, gray, True, light=found.light, turn=turn)
+        again = find(found.frame, gray, still, light=found.light, turn=turn)
         readings.append((recognize(again, classifier, min_confidence), again))
     other, again = max(readings, key=lambda reading: float(reading[0].confidence.sum()))
     if (

@@ -1021,6 +1021,19 @@ def test_a_turned_photo_of_numbers_is_read_the_right_way_round(mnist, tmp_path, 
     assert len(values & {n["value"] for n in expected[0]["numbers"]}) >= 0.8 * len(values)
 
 
+@pytest.mark.parametrize("turn", [(1, False), (3, False)], ids=["left side", "right side"])
+def test_a_video_of_numbers_on_its_side_is_read_upright(mnist, tmp_path, turn):
+    # On its side, each number stands in a column that detection merges into one mark, so no
+    # crop shows which way to turn it: a weak frame is detected again turned a quarter.
+    upright = tmp_path / "numbers.mp4"
+    spec = SceneSpec((960, 720), frames=15, digits=16, content="numbers", seed=9)
+    truth = read_truth(write_sample(spec, mnist["x_test"], mnist["y_test"], upright))
+    turned_path, log = turned_video(upright, tmp_path / "side.mp4", turn), tmp_path / "s.jsonl"
+    result = recognizer_cli("run", str(turned_path), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    assert readings_f1(read_jsonl(log), turned_truth(truth, (720, 960), turn)) >= 0.9
+
+
 @pytest.mark.parametrize(
     ("turn", "orientation", "reads"),
     [
