@@ -374,8 +374,9 @@ def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = 
         raise SourceError(
             "no source given: pass a camera index, a video, an image, a folder or a URL"
         )
-    if spec.isdigit():
-        return open_capture(spec, "camera", int(spec), camera_size_wh)
+    if is_camera(spec):  # an index, or a device file (Linux: /dev/video0)
+        target = int(spec) if spec.isdigit() else spec
+        return open_capture(spec, "camera", target, camera_size_wh)
     if "://" in spec:
         if is_image_url(spec):
             return open_image_url(spec)
@@ -385,8 +386,6 @@ def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = 
         raise SourceError(f"no such file or folder: {spec}")
     if path.is_dir():
         return open_folder(path)
-    if is_camera(spec):  # by its device (Linux: /dev/video0), read live as "0" is
-        return open_capture(spec, "camera", spec, camera_size_wh)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = read_image(path)
         info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
