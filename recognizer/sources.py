@@ -283,6 +283,12 @@ def capture_clock(capture: cv2.VideoCapture, kind: str):
     return time.monotonic
 
 
+def image_source(image: np.ndarray, name: str) -> Source:
+    """One image as a source of one frame."""
+    info = VideoInfo("image", name, (image.shape[1], image.shape[0]), 0.0, 1)
+    return Source(info, iter([Frame(0, 0.0, image)]))
+
+
 def is_image_url(spec: str) -> bool:
     """Whether a URL names an image file (http(s), by its path's suffix)."""
     url = urllib.parse.urlparse(spec)
@@ -308,8 +314,7 @@ def open_image_url(spec: str) -> Source:
         image = decode_image(path)
     if image is None:
         raise SourceError(f"cannot read image {spec}: not an image file, or damaged")
-    info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
-    return Source(info, iter([Frame(0, 0.0, image)]))
+    return image_source(image, spec)
 
 
 def open_folder(folder: Path) -> Source:
@@ -387,7 +392,5 @@ def open_source(spec: str | list[str], camera_size_wh: tuple[int, int] | None = 
     if path.is_dir():
         return open_folder(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = read_image(path)
-        info = VideoInfo("image", spec, (image.shape[1], image.shape[0]), 0.0, 1)
-        return Source(info, iter([Frame(0, 0.0, image)]))
+        return image_source(read_image(path), spec)
     return open_capture(spec, "video", spec)
