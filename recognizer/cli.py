@@ -27,7 +27,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-class Orientation(StrEnum):
+class OrientationChoice(StrEnum):
     """`--orientation`: orientation.ORIENTATIONS, or auto (not imported: it imports OpenCV)."""
 
     auto = "auto"
@@ -270,7 +270,7 @@ def run(
         Path, typer.Option(file_okay=False, help="Folder for snapshots (key s).")
     ] = Path("."),
     orientation: Annotated[
-        Orientation,
+        OrientationChoice,
         typer.Option(
             help="How frames are read: checked (auto), or all as they are, mirrored (a selfie "
             "camera), upside down (a webcam looking down at the desk) or turned a quarter left "
@@ -310,7 +310,7 @@ def run(
         show_crops=show_crops,
         draw=display and live.has_display(),
         track=track,
-        orientation=Orientation(orientation).value,
+        orientation=OrientationChoice(orientation).value,
     )
     stop = stop_on_sigint()
     frames = digits = 0

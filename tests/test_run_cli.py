@@ -1058,7 +1058,7 @@ def test_an_orientation_given_is_used_for_every_frame(
 
 
 def test_the_orientation_choices_are_the_pipelines():
-    from recognizer.cli import Orientation
+    from recognizer.cli import OrientationChoice
     from recognizer.orientation import ORIENTATIONS
 
-    assert {choice.value for choice in Orientation} == {"auto", *ORIENTATIONS}
+    assert {choice.value for choice in OrientationChoice} == {"auto", *ORIENTATIONS}
