@@ -138,6 +138,11 @@ FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
 SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
 EDGE_INK = 0.3  # ... the paper at the still's edges: darker runs up to this share are ink
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
+LIT_PAPER = np.array([0.9])  # ... dark against this quantile of the still's gray levels, at least
+# ... looked for only where the other passes found at most this many marks: a crop of a digit
+# held 1 to 3 (140 crops); a page under a phone's shadow, whose outline was taken for a digit
+# filling it (and everything inside for its pieces), a dozen.
+FILL_MAX_FOUND = 4
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 # Grid and margin lines (`line_segments`, `erase_lines`), on the detection copy. A line is
@@ -1292,8 +1297,9 @@ def find_boxes(
 
     With `fine` (a still's default), a second pass on a copy of up to FINE_DETECT_MAX_SIDE adds
     the digits too small for the first (`small_boxes`); what the first pass finds is kept as
-    it is. A still may also be a photo cropped to a digit or number (`filling_boxes`): digits
-    that fill it replace whatever was found inside them (their pieces).
+    it is. A still may also be a photo cropped to a digit or number (`filling_boxes`, looked
+    for where the other passes found at most FILL_MAX_FOUND marks): digits that fill it
+    replace whatever was found inside them (their pieces).
     """
     small, factor = downscale(gray, DETECT_MAX_SIDE)
     raw = threshold(small)
@@ -1308,7 +1314,7 @@ def find_boxes(
         xyxy = np.concatenate(
             [xyxy, small_boxes(gray, xyxy, getattr(search.steps, "now", search.steps))]
         )
-    if still:
+    if still and len(xyxy) <= FILL_MAX_FOUND:
         filling = filling_boxes(gray)
         if len(filling):
             # The image is a crop of them: what else was found is pieces of them or neighbours.
@@ -1357,8 +1363,11 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     sh, sw = small.shape
     paper = border_level(small)
     # A crop of paper with ink has no large dark area, only strokes: a dark region wider than
-    # a stroke (the desk beyond the sheet's edge, a shadow) means this is not such a crop.
-    dark = (small < paper - MIN_CONTRAST).astype(np.uint8)
+    # a stroke (the desk beyond the sheet's edge, a shadow) means this is not such a crop. Dark
+    # is darker than the paper at the border or, if brighter, the lit paper (LIT_PAPER): a
+    # shadow over most of a page's border leaves the border at the shadow's level.
+    lit = max(paper, quantiles_u8(small, LIT_PAPER)[0])
+    dark = (small < lit - MIN_CONTRAST).astype(np.uint8)
     solid = max(3, round(SOLID_DARK * max(sh, sw)))
     if cv2.erode(dark, square(solid), borderType=cv2.BORDER_CONSTANT, borderValue=0).any():
         return np.zeros((0, 4), np.float32)
