@@ -423,6 +423,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     detections = deskew.straighten(found.gray, detections, classifier)
     detections = detections[is_digit(detections, min_confidence)]
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
+    detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge
     return detection.suppress_nested(detections)
 
 
