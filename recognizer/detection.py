@@ -119,10 +119,12 @@ MAX_DARK_RING = 0.25
 # beside its ink differs by EDGE_SIDES of its ink contrast even in the EDGE_ROWS share of its
 # rows where it differs least. Measured: 157 of 166 such 1s, 7s and 4s on 9 sharpened scenes
 # above it; no digit of 14 scenes and the samples above 0.3; of 586 digits on pages under a
-# hard shadow (35-65% of the light), 4 (three 1s and a 7 across its border).
+# hard shadow (35-65% of the light), 2 (1s across its border). Only marks whose brightest
+# paper left and right of the box differs by EDGE_LOOK of the contrast are looked at so.
 EDGE_DIGITS = (1, 4, 7)
 EDGE_SIDES = 0.5
 EDGE_ROWS = 0.1
+EDGE_LOOK = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges ...
 STACKED_GAP = 0.15  # ... or this, for pieces of alike heights (digits in rows close together)
@@ -1447,6 +1449,12 @@ def edge_lines(gray: np.ndarray, detections: Detections) -> np.ndarray:
         x0, y0, x1, y1 = (int(v) for v in detections.xyxy[i])
         rx0, _, rx1, _ = ring_window(x0, y0, x1, y1, gray.shape)
         if rx0 == x0 or rx1 == x1 or y1 <= y0:
+            continue
+        # Most are digits on paper, as bright at its brightest left of the box as right of it
+        # (a first look, with a margin: a sloping edge's line has paper on both sides of its box).
+        low, high, _, _ = cv2.minMaxLoc(gray[y0:y1, x0:x1])
+        left, right = cv2.minMaxLoc(gray[y0:y1, rx0:x0])[1], cv2.minMaxLoc(gray[y0:y1, x1:rx1])[1]
+        if abs(left - right) <= EDGE_LOOK * (high - low):
             continue
         smooth = cv2.blur(gray[y0:y1, rx0:rx1], (3, 3))
         low, high, _, _ = cv2.minMaxLoc(smooth[:, x0 - rx0 : x1 - rx0])
