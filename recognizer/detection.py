@@ -1444,8 +1444,7 @@ def edge_lines(gray: np.ndarray, detections: Detections) -> np.ndarray:
     paper beside it is the brightest pixel within the ring's width left of the ink, and right
     of it, past a pixel of blur."""
     edge = np.zeros(len(detections), bool)
-    judged = functools.reduce(np.logical_or, [detections.digit == d for d in EDGE_DIGITS])
-    for i in np.flatnonzero(judged):
+    for i in np.flatnonzero(np.isin(detections.digit, EDGE_DIGITS)):
         x0, y0, x1, y1 = (int(v) for v in detections.xyxy[i])
         rx0, _, rx1, _ = ring_window(x0, y0, x1, y1, gray.shape)
         if rx0 == x0 or rx1 == x1 or y1 <= y0:
@@ -1453,8 +1452,9 @@ def edge_lines(gray: np.ndarray, detections: Detections) -> np.ndarray:
         # Most are digits on paper, as bright at its brightest left of the box as right of it
         # (a first look, with a margin: a sloping edge's line has paper on both sides of its box).
         low, high, _, _ = cv2.minMaxLoc(gray[y0:y1, x0:x1])
-        left, right = cv2.minMaxLoc(gray[y0:y1, rx0:x0])[1], cv2.minMaxLoc(gray[y0:y1, x1:rx1])[1]
-        if abs(left - right) <= EDGE_LOOK * (high - low):
+        brightest_left = cv2.minMaxLoc(gray[y0:y1, rx0:x0])[1]
+        brightest_right = cv2.minMaxLoc(gray[y0:y1, x1:rx1])[1]
+        if abs(brightest_left - brightest_right) <= EDGE_LOOK * (high - low):
             continue
         smooth = cv2.blur(gray[y0:y1, rx0:rx1], (3, 3))
         low, high, _, _ = cv2.minMaxLoc(smooth[:, x0 - rx0 : x1 - rx0])
