@@ -1368,8 +1368,10 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     The other passes drop marks touching the frame's edge (in video, a digit half out of view
     or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. Here the still is
     set on paper as bright as its edges (`paper_edges`), STILL_PAD of its longer side on every
-    side, and searched again; kept are the boxes those rules dropped that fill the image. Such
-    digits are large, so this works on a copy that fits DETECT_MAX_SIDE once padded.
+    side, and searched again, past shadows' borders (`boxes_past_steps`: else a phone's shadow
+    is outlined as a mark as tall as the page); kept are the boxes those rules dropped that
+    fill the image. Such digits are large, so this works on a copy that fits DETECT_MAX_SIDE
+    once padded.
     """
     h, w = gray.shape
     small, factor = downscale(gray, round(DETECT_MAX_SIDE / (1 + 2 * STILL_PAD)))
@@ -1387,7 +1389,7 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     pad = max(4, round(STILL_PAD * max(sh, sw)))
     padded = cv2.copyMakeBorder(paper_edges(small), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     padded[pad : pad + sh, pad : pad + sw] = small
-    x0, y0, x1, y1 = (boxes_at(padded, DETECT_MAX_SIDE) - pad).T
+    x0, y0, x1, y1 = (boxes_at(padded, DETECT_MAX_SIDE, boxes_past_steps) - pad).T
     dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= sw) | (y1 >= sh) | (y1 - y0 > MAX_HEIGHT_FRACTION * sh)
     # ... and only those that fill the image, not a neighbour's sliver at its edge.
     fills = (y1 - y0 >= FILL_SHARE * sh) | (x1 - x0 >= FILL_SHARE * sw)
