@@ -510,13 +510,18 @@ def lined_page(
     return gray, boxes, digits
 
 
+def read_right_mask(boxes, digits, read: Detections) -> np.ndarray:
+    """Which true digits (boxes, digits) `read` has: a reading over it (IoU 0.3) of its digit."""
+    if not len(read):
+        return np.zeros(len(boxes), bool)
+    iou = box_iou(boxes, read.xyxy)
+    return (iou.max(axis=1) >= 0.3) & (read.digit[iou.argmax(axis=1)] == digits)
+
+
 def read_right(gray, boxes, digits, classifier) -> float:
-    found = classifier.classify(find_candidates(gray))
-    if not len(found):
-        return 0.0
-    iou = box_iou(boxes, found.xyxy)
-    best = iou.argmax(axis=1)
-    return float(np.mean((iou.max(axis=1) >= 0.3) & (found.digit[best] == digits)))
+    return float(
+        np.mean(read_right_mask(boxes, digits, classifier.classify(find_candidates(gray))))
+    )
 
 
 def mean_read_right(pages: list, model) -> float:
@@ -598,10 +603,7 @@ def test_a_still_of_a_page_under_a_shadow_keeps_its_digits(
         found = detect(Frame(0, 0.0, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)), still=True)
         read = recognize(found, classifier, DEFAULT_MIN_CONFIDENCE)
         total += len(digits)
-        if len(read):
-            iou = box_iou(boxes, read.xyxy)
-            hit = (iou.max(axis=1) >= 0.3) & (read.digit[iou.argmax(axis=1)] == digits)
-            right += int(hit.sum())
+        right += int(read_right_mask(boxes, digits, read).sum())
     assert right >= 0.9 * total, (right, total)
 
 
