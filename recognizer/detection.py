@@ -68,7 +68,9 @@ PAPER_SCALE = 4  # `paper_level` works on a copy this many times smaller
 MEDIAN = np.array([0.5])
 MIN_HEIGHT_PX = 10  # in full-resolution pixels
 MIN_HEIGHT_FRACTION = 0.02  # of the frame's shorter side
-MAX_HEIGHT_FRACTION = 0.7
+# A digit on a note held up close to a webcam fills most of the frame's height.
+MAX_HEIGHT_FRACTION = 0.9
+BOX_MAX_HEIGHT = 0.7  # a box drawn around a digit is at most this tall (`box_sides`)
 MIN_ASPECT, MAX_ASPECT = 0.04, 1.6  # width / height of one digit
 MAX_TOUCHING_ASPECT = 3.2  # up to three touching digits, split later by `splitting`
 MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
@@ -148,6 +150,7 @@ STILL_MAX_CANDIDATES = 512
 MAX_PIECES = 400  # contours considered for merging, a bound on work for frames full of texture
 STILL_PAD = 0.35  # paper added around a still to find a digit that fills it (`filling_boxes`)
 FILL_SHARE = 0.6  # ... a digit that fills it: this share of its height or width
+FILL_TALLER = 0.7  # ... taken from here when taller than this share, or touching the edges
 SLIVER = 0.2  # ... and not narrower than this share of its width (a neighbour cut by the edge)
 EDGE_INK = 0.3  # ... the paper at the still's edges: darker runs up to this share are ink
 SOLID_DARK = 0.3  # a dark area this wide (of the longer side) is no stroke: not a digit crop
@@ -549,7 +552,7 @@ def box_sides(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     for outer in outers[hierarchy[0][outers, 2] != -1]:
         x, y, w, h = cv2.boundingRect(contours[outer])
-        if min(w, h) < smallest or h > MAX_HEIGHT_FRACTION * h_img:
+        if min(w, h) < smallest or h > BOX_MAX_HEIGHT * h_img:
             continue
         holes, child = [], hierarchy[0][outer][2]
         while child != -1:
@@ -1366,12 +1369,14 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     """Digits that fill a still or touch its edges (a photo cropped to one digit or number).
 
     The other passes drop marks touching the frame's edge (in video, a digit half out of view
-    or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it. Here the still is
-    set on paper as bright as its edges (`paper_edges`), STILL_PAD of its longer side on every
-    side, and searched again, past shadows' borders (`boxes_past_steps`: else a phone's shadow
-    is outlined as a mark as tall as the page); kept are the boxes those rules dropped that
-    fill the image. Such digits are large, so this works on a copy that fits DETECT_MAX_SIDE
-    once padded.
+    or the sheet's edge) and marks taller than MAX_HEIGHT_FRACTION of it, and outline those
+    taller than FILL_TALLER in pieces where their strokes are wider than the threshold's block.
+    Here the still is set on paper as bright as its edges (`paper_edges`), STILL_PAD of its
+    longer side on every side, and searched again, past shadows' borders (`boxes_past_steps`:
+    else a phone's shadow is outlined as a mark as tall as the page); kept are the boxes that
+    touch the still's edges or are taller than FILL_TALLER, and fill the image. Such digits are
+    large, so this works on a copy that fits DETECT_MAX_SIDE once padded (where the block is
+    wider than their strokes).
     """
     h, w = gray.shape
     small, factor = downscale(gray, round(DETECT_MAX_SIDE / (1 + 2 * STILL_PAD)))
@@ -1390,7 +1395,7 @@ def filling_boxes(gray: np.ndarray) -> np.ndarray:
     padded = cv2.copyMakeBorder(paper_edges(small), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     padded[pad : pad + sh, pad : pad + sw] = small
     x0, y0, x1, y1 = (boxes_at(padded, DETECT_MAX_SIDE, boxes_past_steps) - pad).T
-    dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= sw) | (y1 >= sh) | (y1 - y0 > MAX_HEIGHT_FRACTION * sh)
+    dropped = (x0 <= 0) | (y0 <= 0) | (x1 >= sw) | (y1 >= sh) | (y1 - y0 > FILL_TALLER * sh)
     # ... and only those that fill the image, not a neighbour's sliver at its edge.
     fills = (y1 - y0 >= FILL_SHARE * sh) | (x1 - x0 >= FILL_SHARE * sw)
     keep = dropped & fills & (x1 - x0 >= SLIVER * sw)
