@@ -7,6 +7,9 @@ light paper, under uneven light, with any stroke width. `to_mnist` does, in orde
 - ink extraction: the local paper brightness (a closing wider than any stroke) minus the pixel,
   so light gradients across the crop cancel out, and so does the border of a shadow that
   crosses the digit; faint paper texture is cut off;
+- with the digit's box given: a ruled line that runs through the whole crop (a notebook's line
+  the digit stands on) is taken out, the strokes written on it kept, and then the ink around
+  the box (a neighbour's);
 - stroke normalization: a thin pen stroke on a large digit would shrink to a hair at 20 px, so
   strokes thinner than MNIST's (relative to the digit size) are thickened before scaling;
 - fitting into MNIST_BOX and centring by centre of mass in MNIST_SIZE.
@@ -49,6 +52,19 @@ PAPER_CLOSING = 2 / 3
 # photo, thickened at full size, took 0.75 s).
 MAX_CROP_SIDE = 128
 INK_QUANTILES = np.array([0.5, 0.995, 1.0])  # noise (the paper's median), high, maximum
+# A ruled line through a crop (a digit written on a notebook's line) is inked across the whole
+# crop: rows of the padding left and right of the digit's box this much inked are a line's
+# (`without_rules`). Its rows on the two sides may differ by RULE_DRIFT of the crop's width
+# (a line turned by up to about 5 degrees). Along it, ink RULE_INK_OVER times as strong as the
+# line's is a stroke written on it, and so is ink that goes on above or below it (a stroke
+# crossing it, or ending on it).
+RULE_COVER = 0.9
+RULE_DRIFT = 0.1
+RULE_INK_OVER = 1.5
+# A line has the same paper on both sides: the paper just above and just below it, beside the
+# box, differs by at most this share of the line's contrast (the dark line a sharpening camera
+# draws along the sheet's edge has the desk on one side).
+RULE_SIDES = 0.5
 
 
 # Every crop of every frame goes through `to_mnist`, on the thread that also classifies; each
@@ -158,19 +174,94 @@ def fit_and_center(ink: np.ndarray) -> np.ndarray:
     return (canvas * np.float32(255) + np.float32(0.5)).astype(np.uint8)
 
 
+def scaled(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A crop scaled down to MAX_CROP_SIDE if larger, and its scale (1.0 if not scaled)."""
+    scale = MAX_CROP_SIDE / max(gray.shape)
+    if scale < 1:
+        return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+    return gray, 1.0
+
+
 def scaled_ink(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """A crop's ink (`extract_ink`), found on a copy scaled down to MAX_CROP_SIDE if larger;
     and the scale of that copy (1.0 if none)."""
-    scale = MAX_CROP_SIDE / max(gray.shape)
-    if scale < 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        return extract_ink(gray), scale
-    return extract_ink(gray), 1.0
+    gray, scale = scaled(gray)
+    return extract_ink(gray), scale
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     """White-on-black ink (float 0..1) as a 28x28 uint8 MNIST-style digit."""
     return fit_and_center(thicken(ink))
+
+
+def line_rows(strip: np.ndarray) -> list[tuple[int, int]]:
+    """Runs (start, end) of the rows of a strip of ink that are RULE_COVER inked."""
+    inked = cv2.reduce(cv2.compare(strip, 0, cv2.CMP_GT), 1, cv2.REDUCE_AVG).ravel()
+    runs: list[tuple[int, int]] = []
+    for row in np.flatnonzero(inked >= RULE_COVER * 255).tolist():
+        if runs and runs[-1][1] == row:
+            runs[-1] = (runs[-1][0], row + 1)
+        else:
+            runs.append((row, row + 1))
+    return runs
+
+
+def paper_both_sides(gray: np.ndarray, top: int, end: int) -> bool:
+    """Whether the rows top..end of a strip of `gray` are a line with the same paper on both
+    sides (RULE_SIDES), not the border of a darker area."""
+    if top < 3 or end > len(gray) - 3:
+        return False
+    # (A row away from it: the line's blurred edges are not paper.)
+    above, below = cv2.mean(gray[top - 3 : top - 1])[0], cv2.mean(gray[end + 1 : end + 3])[0]
+    line = cv2.mean(gray[top:end])[0]
+    return abs(above - below) <= RULE_SIDES * (min(above, below) - line)
+
+
+def without_rules(ink: np.ndarray, gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """`ink` (float 0..1) of the crop `gray` without the ruled lines that cross the whole crop,
+    seen in the padding left and right of the digit's `box` (x0, y0, x1, y1), with the same
+    paper on both sides; the strokes written on them stay.
+
+    The detection stage erases such lines from its mask, so the digit's box is right, but its
+    crop still held the line: a 7 standing on a dark rule read as a 2.
+    """
+    x0, _, x1, _ = box
+    h, w = ink.shape
+    if x0 < 2 or w - x1 < 2:  # no padding on a side (the frame's edge): nothing to compare
+        return ink
+    left = line_rows(ink[:, :x0])
+    right = line_rows(ink[:, x1:]) if left else []
+    out = ink
+    columns = np.arange(w)
+    xl, xr = x0 / 2, (x1 + w) / 2  # where the two sides' rows are measured
+    for top_l, end_l in left:
+        for top_r, end_r in right:
+            yl, yr = (top_l + end_l - 1) / 2, (top_r + end_r - 1) / 2
+            if abs(yl - yr) > RULE_DRIFT * w:
+                continue
+            if not (
+                paper_both_sides(gray[:, :x0], top_l, end_l)
+                and paper_both_sides(gray[:, x1:], top_r, end_r)
+            ):
+                continue
+            half = max(end_l - top_l, end_r - top_r) / 2 + 1  # and its blurred edges
+            centre = yl + (yr - yl) * (columns - xl) / (xr - xl)  # the line's row, by column
+            # The strip of rows the line runs through, and one row more each side.
+            y0 = max(0, int(np.floor(centre.min() - half)) - 1)
+            y1 = min(h, int(np.ceil(centre.max() + half)) + 2)
+            strip = out[y0:y1]
+            band = np.abs(np.arange(y0, y1)[:, None] - centre[None, :]) <= half
+            peaks = cv2.reduce(ink[top_l:end_l, :x0], 0, cv2.REDUCE_MAX)
+            strength = cv2.mean(peaks)[0]  # the line's ink, at its middle
+            # Ink that goes on just above or below the band: a stroke crossing or meeting it.
+            above = np.maximum((centre - half - 1).astype(np.intp), 0)
+            below = np.minimum((centre + half + 2).astype(np.intp), h - 1)
+            stroke = (ink[above, columns] > 0) | (ink[below, columns] > 0)
+            erase = band & ~stroke[None, :] & (strip < RULE_INK_OVER * strength)
+            if out is ink:
+                out = ink.copy()
+            out[y0:y1][erase] = 0
+    return out
 
 
 def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
@@ -182,9 +273,11 @@ def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None)
     """
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"to_mnist takes a non-empty 2-D grayscale crop, got shape {gray.shape}")
-    ink, scale = scaled_ink(gray)
+    gray, scale = scaled(gray)
+    ink = extract_ink(gray)
     if ink_box is not None:
         x0, y0, x1, y1 = (round(v * scale) for v in ink_box) if scale < 1 else ink_box
+        ink = without_rules(ink, gray, (x0, y0, x1, y1))
         ink[:y0] = 0
         ink[y1:] = 0
         ink[:, :x0] = 0

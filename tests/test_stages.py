@@ -931,6 +931,44 @@ def test_digits_in_rows_close_together_are_read(mnist, shipped_model, row_step, 
     assert mean_read_right(pages, shipped_model) >= at_least
 
 
+def notebook_page(mnist, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """Digits written on a notebook's ruled lines, their feet on the line as people write: lines
+    about 100 gray levels below the paper, 1-2 px, 40-55 px apart; (BGR frame, boxes, digits)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640, 3), 232, np.float32)
+    gap = int(rng.integers(40, 56))
+    rules = list(range(50, 470, gap))
+    for y in rules:
+        tilt = int(rng.integers(-3, 4))
+        cv2.line(page, (0, y), (640, y + tilt), (170, 120, 90), 1 + seed % 2, cv2.LINE_AA)
+    boxes, digits = [], []
+    for y in rules[1:-1]:
+        x = 30 + int(rng.integers(0, 20))
+        while x < 560:
+            index, height = int(rng.integers(0, 10000)), int(gap * rng.uniform(0.55, 0.85))
+            box = written_digit(page, mnist["x_test"][index], x, y - height, height, 35)
+            boxes.append(box)
+            digits.append(int(mnist["y_test"][index]))
+            x = box[2] + int(rng.integers(15, 50))
+    frame = cv2.cvtColor(photographed(page, rng), cv2.COLOR_GRAY2BGR)
+    return frame, np.float32(boxes), digits
+
+
+def test_digits_written_on_a_notebooks_ruled_lines_are_read(mnist, shipped_model):
+    # The line under a digit, erased from the detection's mask, stayed in its crop: a 7
+    # standing on it read as a 2. Measured on these 4 pages: 232 of 236 read right (218 before).
+    from recognizer.pipeline import detect, recognize
+
+    classifier = Classifier(shipped_model)
+    right = total = 0
+    for seed in range(4):
+        frame, boxes, digits = notebook_page(mnist, seed)
+        read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
+        right += int(read_right_mask(boxes, digits, read).sum())
+        total += len(digits)
+    assert right >= 226, (right, total)
+
+
 def underlined_page(mnist, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
     """Three numbers, each underlined with a 3 px pen (as thick as the digits' strokes) 10-20%
     of a digit's height below it: (gray, boxes, digits)."""
