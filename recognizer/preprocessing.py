@@ -55,11 +55,11 @@ INK_QUANTILES = np.array([0.5, 0.995, 1.0])  # noise (the paper's median), high,
 # A ruled line through a crop (a digit written on a notebook's line) is inked across the whole
 # crop: rows of the padding left and right of the digit's box this much inked are a line's
 # (`without_rules`). Its rows on the two sides may differ by RULE_DRIFT of the crop's width
-# (a line turned by up to about 5 degrees). Along it, ink RULE_INK_OVER times as strong as the
+# (a line turned by up to about 12 degrees). Along it, ink RULE_INK_OVER times as strong as the
 # line's is a stroke written on it, and so is ink that goes on above or below it (a stroke
 # crossing it, or ending on it).
 RULE_COVER = 0.9
-RULE_DRIFT = 0.1
+RULE_DRIFT = 0.2
 RULE_INK_OVER = 1.5
 # A line has the same paper on both sides: the paper just above and just below it, beside the
 # box, differs by at most this share of the line's contrast (the dark line a sharpening camera
