@@ -872,18 +872,19 @@ def digit_bars(
     # they are mostly bare of thick strokes, the rest of which `remove_rules` keeps anyway (a
     # 5's hat, a 7's top written with a thin pen; not a marker's own strokes, nor a ruled
     # line's piece along one). The strokes are the ink without lines (not a tilted rule's
-    # next step); the rows looked at are summed from its integral first.
+    # next step); the rows looked at are summed along first (only those: a whole integral
+    # image took 0.4 ms a frame).
     y0, y1 = np.maximum(y - BAR_NEAR_PX, 0), np.minimum(y + h + BAR_NEAR_PX, height)
     strokes = cv2.subtract(mask, lines)
-    sums = cv2.integral(strokes)
-    above, below = (
-        area_sums(sums, x, y0, x + w, y0 + 1) > 0,
-        area_sums(sums, x, y1 - 1, x + w, y1) > 0,
-    )
     # A top bar the pen lifted from may stand further above its stem: BAR_LIFT of its length.
     lift = np.maximum(BAR_NEAR_PX, (BAR_LIFT * w).astype(int))
     y2 = np.minimum(y + h + lift, height)
-    look &= above | below | (area_sums(sums, x, y2 - 1, x + w, y2) > 0)
+    rows, where = np.unique(np.concatenate([y0, y1 - 1, y2 - 1]), return_inverse=True)
+    sums = np.zeros((len(rows), width + 1), np.int32)
+    np.cumsum(strokes[rows] > 0, axis=1, out=sums[:, 1:])
+    inked = (sums[where, np.tile(x + w, 3)] - sums[where, np.tile(x, 3)] > 0).reshape(3, -1)
+    above, below = inked[0], inked[1]
+    look &= above | below | inked[2]
     if not look.any():
         return bars
     for i in np.flatnonzero(look):
