@@ -791,7 +791,9 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     """Erase long, nearly horizontal lines (ruled paper, underlines) from the ink mask of `gray`.
 
     A vertical dilation first turns a slightly tilted thin line into a band with long horizontal
-    runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees.
+    runs, so an opening with a long horizontal kernel finds lines tilted by up to about 10 degrees;
+    it reaches a pixel sideways too, across the gaps that a faint line's threshold leaves (else
+    its pieces, each shorter than a rule, stayed, and one touching a digit widened its box).
     Rules are thin: ink that is thick vertically (the bar of a large marker 7, the bottom of a
     large 0) is kept, or a digit half the frame tall would lose its horizontal strokes. A line
     as long as a fifth of the frame (a sum's bar, an underline drawn with the digits' pen, as
@@ -799,7 +801,7 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     line that is a mark's own stroke is kept (`digit_bars`).
     """
     length = max(25, mask.shape[1] // RULE_LENGTH_DIVISOR)
-    banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 1), np.uint8))
+    banded = cv2.dilate(mask, np.ones((RULE_BAND_PX, 3), np.uint8))
     opened = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     lines = cv2.erode(opened, np.ones((RULE_BAND_PX - 2, 1), np.uint8))
     h, w = mask.shape
