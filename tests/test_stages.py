@@ -1,6 +1,7 @@
 """Pure stages as tables: Detections, detection, splitting, tracking, number grouping."""
 
 import contextlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -36,9 +37,9 @@ from recognizer.splitting import (
     split_hypotheses,
 )
 from recognizer.tracking import Tracker
-from tests.conftest import ROOT
 
 does_not_raise = contextlib.nullcontext
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def batch(xyxy, digit=None, probabilities=None) -> Detections:
@@ -978,8 +979,8 @@ def test_a_faint_rules_pieces_do_not_widen_the_boxes_of_the_digits_they_touch(sh
     from recognizer.pipeline import detect, recognize
 
     classifier = Classifier(shipped_model)
-    capture = cv2.VideoCapture(str(ROOT / "samples" / "digits-1280x720.mp4"))
-    truth = read_truth(ROOT / "samples" / "digits-1280x720.truth.jsonl")
+    capture = cv2.VideoCapture(str(SAMPLES / "digits-1280x720.mp4"))
+    truth = read_truth(SAMPLES / "digits-1280x720.truth.jsonl")
     off = 0
     for index in range(60):
         ok, bgr = capture.read()
