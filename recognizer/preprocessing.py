@@ -206,9 +206,10 @@ def line_rows(strip: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def paper_both_sides(gray: np.ndarray, top: int, end: int) -> bool:
+def line_on_paper(gray: np.ndarray, top: int, end: int) -> bool:
     """Whether the rows top..end of a strip of `gray` are a line with the same paper on both
-    sides (RULE_SIDES), not the border of a darker area."""
+    sides (RULE_SIDES), not the border of a darker area: in a crop, what
+    `detection.paper_both_sides` asks of a page's grid lines."""
     if top < 3 or end > len(gray) - 3:
         return False
     # (A row away from it: the line's blurred edges are not paper.)
@@ -240,8 +241,8 @@ def without_rules(ink: np.ndarray, gray: np.ndarray, box: tuple[int, int, int, i
             if abs(yl - yr) > RULE_DRIFT * w:
                 continue
             if not (
-                paper_both_sides(gray[:, :x0], top_l, end_l)
-                and paper_both_sides(gray[:, x1:], top_r, end_r)
+                line_on_paper(gray[:, :x0], top_l, end_l)
+                and line_on_paper(gray[:, x1:], top_r, end_r)
             ):
                 continue
             half = max(end_l - top_l, end_r - top_r) / 2 + 1  # and its blurred edges
