@@ -96,7 +96,7 @@ LONG_RULE_THICKNESS_PX = 9  # ... up to this thick (a pen's line, widened by the
 # of its length, and it is at least BAR_SIDE as long as that mark is wide; a loop's flat top
 # is shorter) is a mark's own stroke (the bar of a 4, the hat of a 5, the top of a large 0
 # written with a thin pen), not a rule (`digit_bars`). Lines longer than BAR_LONGEST of the
-# frame's height (the bar of a digit half as tall as the frame) are rules.
+# frame's height (the bar of a digit MAX_HEIGHT_FRACTION as tall as the frame) are rules.
 BAR_REACH = 1.5
 BAR_OVERHANG = 1.0
 BAR_INK = 0.6
@@ -107,7 +107,7 @@ BAR_NEAR_PX = 6
 BAR_CROSS_PX = 3
 BAR_LIFT = 0.12
 BAR_BARE = 0.5
-BAR_LONGEST = 0.35  # of the frame's height: the bar of a digit half as tall as the frame
+BAR_LONGEST = 0.6  # of the frame's height
 CROSS_KERNEL = np.ones((1, 2 * BAR_CROSS_PX + 1), np.uint8)
 SQUARE3 = np.ones((3, 3), np.uint8)
 # The ring around a box that must be mostly paper, relative to its longer side. Narrow: a digit
