@@ -1310,7 +1310,7 @@ def large_boxes(gray: np.ndarray) -> np.ndarray:
 class Large:
     """`large_boxes` for the frames of one video, in order: in every frame while it finds
     marks, and otherwise in every LARGE_EVERY-th frame it is asked about. It costs about 1 ms
-    of a 640x480 frame, a fifth of a frame's detection where few marks are in view; a note
+    of a 640x480 frame, a quarter of a frame's detection where few marks are in view; a note
     held up close is still read within a third of a second at 30 fps."""
 
     def __init__(self, every: int = LARGE_EVERY) -> None:
@@ -1350,13 +1350,15 @@ def find_boxes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) xyxy in frame pixels of the digit-like marks of a grayscale frame, and the
     frame they were found in: `gray` itself, or a copy with grid and margin lines erased, from
-    which the crops are to be cut too. `search` says how lines and shadows are looked for.
+    which the crops are to be cut too. `search` says how lines, shadows and large digits are
+    looked for.
 
     With `fine` (a still's default), a second pass on a copy of up to FINE_DETECT_MAX_SIDE adds
     the digits too small for the first (`small_boxes`); what the first pass finds is kept as
-    it is. A still may also be a photo cropped to a digit or number (`filling_boxes`, looked
-    for where the other passes found at most FILL_MAX_FOUND marks): digits that fill it
-    replace whatever was found inside them (their pieces).
+    it is. Where the passes found at most FILL_MAX_FOUND marks, a still may also be a photo
+    cropped to a digit or number (`filling_boxes`), and a video frame may show a digit held up
+    close to the camera (`large_boxes`): such digits replace whatever was found inside them
+    (their pieces).
     """
     small, factor = downscale(gray, DETECT_MAX_SIDE)
     raw = threshold(small)
@@ -1372,8 +1374,8 @@ def find_boxes(
             [xyxy, small_boxes(gray, xyxy, getattr(search.steps, "now", search.steps))]
         )
     if len(xyxy) <= FILL_MAX_FOUND:
-        # A still may be a crop of digits, a video frame hold one close to the camera: what
-        # else was found inside them is their pieces.
+        # A still may be a crop of digits, and a video frame may show one held up close to the
+        # camera: what else was found inside them is their pieces.
         xyxy = replacing(xyxy, filling_boxes(gray) if still else search.large(gray))
     return xyxy[: STILL_MAX_CANDIDATES if still else MAX_CANDIDATES].astype(np.float32), gray
 
