@@ -164,6 +164,7 @@ FILL_MAX_FOUND = 4
 # found at most FILL_MAX_FOUND marks, marks taller than FILL_TALLER are looked for on a copy
 # half its size, with a block COARSE_BLOCK times as wide (`large_boxes`).
 COARSE_BLOCK = 2
+SAME_BOX_IOU = 0.9  # ... which add the marks the first pass did not find as they are
 LARGE_EVERY = 10  # video frames between such looks while they find nothing (`Large`)
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
@@ -1356,9 +1357,10 @@ def find_boxes(
     With `fine` (a still's default), a second pass on a copy of up to FINE_DETECT_MAX_SIDE adds
     the digits too small for the first (`small_boxes`); what the first pass finds is kept as
     it is. Where the passes found at most FILL_MAX_FOUND marks, a still may also be a photo
-    cropped to a digit or number (`filling_boxes`), and a video frame may show a digit held up
-    close to the camera (`large_boxes`): such digits replace whatever was found inside them
-    (their pieces).
+    cropped to a digit or number (`filling_boxes`): digits that fill it replace whatever was
+    found inside them (their pieces). A video frame may show a digit held up close to the
+    camera (`large_boxes`): such marks are added, and which of them and the marks inside them
+    are digits is left to the model (`suppress_nested`), as a ring drawn around digits is one.
     """
     small, factor = downscale(gray, DETECT_MAX_SIDE)
     raw = threshold(small)
@@ -1373,10 +1375,16 @@ def find_boxes(
         xyxy = np.concatenate(
             [xyxy, small_boxes(gray, xyxy, getattr(search.steps, "now", search.steps))]
         )
-    if len(xyxy) <= FILL_MAX_FOUND:
-        # A still may be a crop of digits, and a video frame may show one held up close to the
-        # camera: what else was found inside them is their pieces.
-        xyxy = replacing(xyxy, filling_boxes(gray) if still else search.large(gray))
+    if still and len(xyxy) <= FILL_MAX_FOUND:
+        # The image is a crop of them: what else was found inside them is their pieces.
+        xyxy = replacing(xyxy, filling_boxes(gray))
+    elif len(xyxy) <= FILL_MAX_FOUND:
+        # A digit held up close, or a ring drawn around digits: the model says which, and
+        # `suppress_nested` drops the digits read inside a larger one.
+        large = search.large(gray)
+        if len(large) and len(xyxy):
+            large = large[box_iou(large, xyxy).max(axis=1) < SAME_BOX_IOU]
+        xyxy = np.concatenate([large, xyxy])
     return xyxy[: STILL_MAX_CANDIDATES if still else MAX_CANDIDATES].astype(np.float32), gray
 
 

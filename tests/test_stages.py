@@ -310,6 +310,26 @@ def test_a_marker_digit_held_up_close_is_read_whole(mnist, shipped_model):
     assert right >= 7, right
 
 
+def test_a_ring_drawn_around_digits_close_to_the_webcam_keeps_them(mnist, shipped_model):
+    # A ring around two digits, 80% of the frame's height: `large_boxes` finds it too, and when
+    # it replaced what was found inside it (as a still's `filling_boxes` does), the digits were
+    # lost: 0 of 12. Now the model reads the ring as no digit, and they stay: 9 of 12, as
+    # before marks could be taller than 70% of the frame.
+    from recognizer.pipeline import detect, recognize
+
+    classifier = Classifier(shipped_model)
+    right = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        page = np.full((480, 640, 3), 228, np.float32)
+        boxes, digits = digit_rows(page, mnist, rng, 2, 2, (220, 154), (110, 0), (170, 174), 1)
+        cv2.ellipse(page, (320, 240), (190, 192), 0, 0, 360, (40, 40, 40), 3)
+        frame = cv2.cvtColor(photographed(page, rng), cv2.COLOR_GRAY2BGR)
+        read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
+        right += int(read_right_mask(np.float32(boxes), np.array(digits), read).sum())
+    assert right >= 8, right
+
+
 NOTE_COLORS = [(120, 235, 250), (190, 140, 250), (235, 200, 120), (150, 240, 170), (80, 170, 250)]
 
 
