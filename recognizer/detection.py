@@ -164,7 +164,7 @@ FILL_MAX_FOUND = 4
 # found at most FILL_MAX_FOUND marks, marks taller than FILL_TALLER are looked for on a copy
 # half its size, with a block COARSE_BLOCK times as wide (`large_boxes`).
 COARSE_BLOCK = 2
-SAME_BOX_IOU = 0.9  # ... which add the marks the first pass did not find as they are
+SAME_BOX_IOU = 0.9  # ... and added to its marks, unless one of them has the same box
 LARGE_EVERY = 10  # video frames between such looks while they find nothing (`Large`)
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
