@@ -257,15 +257,15 @@ def ink_offset(gray: np.ndarray) -> float:
     return max(THRESHOLD_OFFSET, NOISE_OFFSET * noise_sigma(gray))
 
 
-def threshold(gray: np.ndarray, block: int | None = None) -> np.ndarray:
-    """Ink (255) against the local mean (over `block`, odd; `block_size` by default), before
-    ruled lines are removed."""
+def threshold(gray: np.ndarray, widen: int = 1) -> np.ndarray:
+    """Ink (255) against the local mean over `block_size`, `widen` times as wide, before ruled
+    lines are removed."""
     return cv2.adaptiveThreshold(
         gray,
         255,
         cv2.ADAPTIVE_THRESH_MEAN_C,
         cv2.THRESH_BINARY_INV,
-        block or block_size(gray.shape),
+        widen * block_size(gray.shape) | 1,
         ink_offset(gray),
     )
 
@@ -1231,11 +1231,14 @@ def cut_crops(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return crops
 
 
-def boxes_at(gray: np.ndarray, max_side: int, steps: Callable | None = None) -> np.ndarray:
+def boxes_at(
+    gray: np.ndarray, max_side: int, steps: Callable | None = None, widen: int = 1
+) -> np.ndarray:
     """Candidate boxes found on a copy of at most `max_side`, in full-resolution pixels;
-    `steps` as in `Search`, if not the plain search."""
+    `steps` as in `Search`, if not the plain search; the threshold's block `widen` times as
+    wide."""
     small, factor = downscale(gray, max_side)
-    return (steps or boxes_in)(small, factor, gray.shape, threshold(small))
+    return (steps or boxes_in)(small, factor, gray.shape, threshold(small, widen))
 
 
 def boxes_in(small: np.ndarray, factor: float, shape: tuple, raw=None, paper=None) -> np.ndarray:
@@ -1302,9 +1305,7 @@ def large_boxes(gray: np.ndarray) -> np.ndarray:
     """Marks taller than FILL_TALLER of a video frame, found on a copy half the first pass's
     size with a block COARSE_BLOCK times as wide: there a marker's strokes, wider than the
     first pass's block on a digit held up close, are inked across."""
-    half, factor = downscale(gray, DETECT_MAX_SIDE // 2)
-    raw = threshold(half, COARSE_BLOCK * block_size(half.shape) | 1)
-    xyxy = boxes_in(half, factor, gray.shape, raw)
+    xyxy = boxes_at(gray, DETECT_MAX_SIDE // 2, widen=COARSE_BLOCK)
     return xyxy[(xyxy[:, 3] - xyxy[:, 1]) > FILL_TALLER * gray.shape[0]]
 
 
