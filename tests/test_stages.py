@@ -26,7 +26,7 @@ from recognizer.detection import (
 from recognizer.grouping import group_numbers
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.orientation import ORIENTATIONS, boxes_back, numbers_back, turned, turned_crops
-from recognizer.pipeline import DEFAULT_MIN_CONFIDENCE
+from recognizer.pipeline import DEFAULT_MIN_CONFIDENCE, detect, recognize
 from recognizer.samples import SceneSpec, read_truth, scene_frames
 from recognizer.splitting import (
     CUT_PER_FRAME,
@@ -279,15 +279,12 @@ def test_a_digit_on_a_note_held_up_close_to_a_webcam_is_read(mnist, shipped_mode
     # A note held up to show the webcam a digit: the digit fills 75-85% of the frame's height,
     # more than the 70% a video frame's mark could be. Measured: 10 of 12 read (0 before; the
     # digit missed at both sizes is a blotted 5, as thick as a third of its height).
-    from recognizer.pipeline import detect, recognize
-
     classifier = Classifier(shipped_model)
     right = 0
     for seed in range(6):
         for height in (0.75, 0.85):
             frame, box, digit = note_held_close(mnist, seed, height)
-            read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
-            right += int(read_right_mask(box, [digit], read)[0])
+            right += frame_read_right(frame, box, [digit], classifier)
     assert right >= 9, right
 
 
@@ -295,8 +292,6 @@ def test_a_marker_digit_held_up_close_is_read_whole(mnist, shipped_model):
     # Held up close, a digit written with a marker (MNIST's own strokes, a tenth of its height)
     # has strokes wider than the threshold's block, which outlined it in pieces: 85% of the
     # frame's height, video frames. Measured: 8 of 8 read (4 before `large_boxes`).
-    from recognizer.pipeline import detect, recognize
-
     classifier = Classifier(shipped_model)
     right = 0
     for seed in range(8):
@@ -305,8 +300,7 @@ def test_a_marker_digit_held_up_close_is_read_whole(mnist, shipped_model):
         index = int(rng.integers(0, 10000))
         box = written_digit(page, mnist["x_test"][index], 60 + 40 * (seed % 3), 36, 408)
         frame = cv2.cvtColor(photographed(page, rng), cv2.COLOR_GRAY2BGR)
-        read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
-        right += int(read_right_mask(np.float32([box]), [int(mnist["y_test"][index])], read)[0])
+        right += frame_read_right(frame, [box], [int(mnist["y_test"][index])], classifier)
     assert right >= 7, right
 
 
@@ -315,8 +309,6 @@ def test_a_ring_drawn_around_digits_close_to_the_webcam_keeps_them(mnist, shippe
     # it replaced what was found inside it (as a still's `filling_boxes` does), the digits were
     # lost: 0 of 12. Now the model reads the ring as no digit, and they stay: 9 of 12, as
     # before marks could be taller than 70% of the frame.
-    from recognizer.pipeline import detect, recognize
-
     classifier = Classifier(shipped_model)
     right = 0
     for seed in range(6):
@@ -325,8 +317,7 @@ def test_a_ring_drawn_around_digits_close_to_the_webcam_keeps_them(mnist, shippe
         boxes, digits = digit_rows(page, mnist, rng, 2, 2, (220, 154), (110, 0), (170, 174), 1)
         cv2.ellipse(page, (320, 240), (190, 192), 0, 0, 360, (40, 40, 40), 3)
         frame = cv2.cvtColor(photographed(page, rng), cv2.COLOR_GRAY2BGR)
-        read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
-        right += int(read_right_mask(np.float32(boxes), np.array(digits), read).sum())
+        right += frame_read_right(frame, boxes, digits, classifier)
     assert right >= 8, right
 
 
@@ -597,6 +588,12 @@ def read_right_mask(boxes, digits, read: Detections) -> np.ndarray:
         return np.zeros(len(boxes), bool)
     iou = box_iou(boxes, read.xyxy)
     return (iou.max(axis=1) >= 0.3) & (read.digit[iou.argmax(axis=1)] == digits)
+
+
+def frame_read_right(bgr: np.ndarray, boxes, digits, classifier) -> int:
+    """How many true digits (boxes, digits) a BGR video frame read whole is read right with."""
+    read = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
+    return int(read_right_mask(np.float32(boxes), np.asarray(digits), read).sum())
 
 
 def read_right(gray, boxes, digits, classifier) -> float:
@@ -999,14 +996,11 @@ def test_digits_written_on_a_notebooks_ruled_lines_are_read(mnist, shipped_model
     # The line under a digit, erased from the detection's mask, stayed in its crop: a 7
     # standing on it read as a 2. Measured on these 4 pages: 234 of 236 read right (218 before,
     # 232 before a faint line's pieces were found as the line).
-    from recognizer.pipeline import detect, recognize
-
     classifier = Classifier(shipped_model)
     right = total = 0
     for seed in range(4):
         frame, boxes, digits = notebook_page(mnist, seed)
-        read = recognize(detect(Frame(0, 0.0, frame)), classifier, DEFAULT_MIN_CONFIDENCE)
-        right += int(read_right_mask(boxes, digits, read).sum())
+        right += frame_read_right(frame, boxes, digits, classifier)
         total += len(digits)
     assert right >= 226, (right, total)
 
