@@ -165,7 +165,9 @@ FILL_MAX_FOUND = 4
 # half its size, with a block COARSE_BLOCK times as wide (`large_boxes`).
 COARSE_BLOCK = 2
 SAME_BOX_IOU = 0.9  # ... and added to its marks, unless one of them has the same box
-LARGE_EVERY = 10  # video frames between such looks while they find nothing (`Large`)
+# ... between such looks while they find nothing (`WhileFound`): about 1 ms of a 640x480
+# frame, a quarter of a frame's detection where few marks are in view.
+LARGE_EVERY = 10
 DARK_GROUND = 100  # an image whose border and median are darker may hold light ink (see pipeline)
 CROP_PAD = 0.15  # context around a box when cutting a crop, relative to its longer side
 # Grid and margin lines (`line_segments`, `erase_lines`), on the detection copy. A line is
@@ -202,7 +204,10 @@ CIRCLE_FIT = 0.08  # a drawn circle's outline is this close to an ellipse (`circ
 CIRCLE_MARK = 0.3  # ... and holds a mark this share of its hole's height ...
 CIRCLE_THIN = 0.12  # ... a thin one: its line at most this share of its width
 CIRCLE_TAKEN = 0.15  # ... or one touching it that takes this share of the hole (or splits it)
-RULING_EVERY = 10  # video frames between looks for lines while none are in view (`Ruling`)
+# Video frames between looks for a page's lines while none are in view (`WhileFound`): the
+# search costs about 1 ms of a 640x480 frame where digits or texture look line-like in places
+# (half of all detection).
+RULING_EVERY = 10
 
 
 def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -631,25 +636,22 @@ def circle_segments(
     return np.concatenate([poly[:-1], poly[1:]], axis=1).tolist()
 
 
-class Ruling:
-    """`ruling` for the frames of one video, in order, at a fraction of its cost.
+class WhileFound:
+    """A search for the frames of one video, in order, at a fraction of its cost: in every
+    frame while it finds something, and otherwise only in every `every`-th frame it is asked
+    about (`nothing` in between). A page, or a digit held up close, brought into view is still
+    found within a third of a second at 30 fps (`every` 10)."""
 
-    A page's lines are looked for in every frame while some are in view, and otherwise only in
-    every RULING_EVERY-th frame: the search costs about 1 ms of a 640x480 frame where digits
-    or texture look line-like in places (half of all detection), and a page brought into view
-    is still found within a third of a second at 30 fps.
-    """
-
-    def __init__(self, every: int = RULING_EVERY) -> None:
-        self.every = every
+    def __init__(self, search: Callable, every: int, nothing=None) -> None:
+        self.search, self.every, self.nothing = search, every, nothing
         self.wait = 0
 
-    def __call__(self, gray: np.ndarray, raw: np.ndarray) -> tuple | None:
+    def __call__(self, *args):
         if self.wait:
             self.wait -= 1
-            return None
-        found = ruling(gray, raw)
-        self.wait = 0 if found is not None else self.every - 1
+            return self.nothing
+        found = self.search(*args)
+        self.wait = 0 if found is not None and len(found) else self.every - 1
         return found
 
 
@@ -1309,25 +1311,6 @@ def large_boxes(gray: np.ndarray) -> np.ndarray:
     return xyxy[(xyxy[:, 3] - xyxy[:, 1]) > FILL_TALLER * gray.shape[0]]
 
 
-class Large:
-    """`large_boxes` for the frames of one video, in order: in every frame while it finds
-    marks, and otherwise in every LARGE_EVERY-th frame it is asked about. It costs about 1 ms
-    of a 640x480 frame, a quarter of a frame's detection where few marks are in view; a note
-    held up close is still read within a third of a second at 30 fps."""
-
-    def __init__(self, every: int = LARGE_EVERY) -> None:
-        self.every = every
-        self.wait = 0
-
-    def __call__(self, gray: np.ndarray) -> np.ndarray:
-        if self.wait:
-            self.wait -= 1
-            return np.zeros((0, 4), np.float32)
-        found = large_boxes(gray)
-        self.wait = 0 if len(found) else self.every - 1
-        return found
-
-
 @dataclass(frozen=True)
 class Search:
     """How `find_boxes` looks for a page's grid and margin lines (`lines`), past shadows'
@@ -1341,7 +1324,12 @@ class Search:
 
     @classmethod
     def video(cls) -> "Search":
-        return cls(Ruling(), Steps(), Large())
+        no_boxes = np.zeros((0, 4), np.float32)
+        return cls(
+            WhileFound(ruling, RULING_EVERY),
+            Steps(),
+            WhileFound(large_boxes, LARGE_EVERY, no_boxes),
+        )
 
 
 EVERY_FRAME = Search()

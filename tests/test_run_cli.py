@@ -845,7 +845,7 @@ def test_a_camera_turned_from_a_blackboard_to_paper_reads_both(mnist, tmp_path):
 
 
 def test_digits_on_squared_paper_are_read_in_video(mnist, tmp_path):
-    # The grid is looked for and erased in every frame while it is in view (detection.Ruling).
+    # The grid is looked for and erased in every frame while it is in view (detection.WhileFound).
     # Measured on 3 pages (seeds 0-2): F1 1.00, 0.86, 0.90 (no digit read at all before).
     rng = np.random.default_rng(0)
     page = np.full((520, 680, 3), 228, np.float32)
