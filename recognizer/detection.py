@@ -833,7 +833,7 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(near)  # stacked: each line with rows of its own on either side
     if not len(rows):
         return cv2.subtract(mask, rules)
-    long = max(w // LONG_RULE_DIVISOR, LONG_RULE_MIN_PX) // 4
+    long = underline_px(w) // 4
     longest = cv2.resize(lines[rows], (narrow[0], len(rows)), interpolation=cv2.INTER_NEAREST)
     longest = cv2.morphologyEx(longest, cv2.MORPH_OPEN, np.ones((1, long), np.uint8))
     if longest.any():
@@ -842,6 +842,12 @@ def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
         strokes = cv2.dilate(thicker_than(mask[rows], LONG_RULE_THICKNESS_PX), SQUARE3)
         rules[rows] = cv2.max(rules[rows], cv2.subtract(longest, strokes))
     return cv2.subtract(mask, rules)
+
+
+def underline_px(width: int) -> int:
+    """How long a line in a frame `width` px wide may be an underline or a sum's bar, judged
+    as a rule though as thick as a pen's strokes (LONG_RULE_DIVISOR, LONG_RULE_MIN_PX)."""
+    return max(width // LONG_RULE_DIVISOR, LONG_RULE_MIN_PX)
 
 
 def digit_bars(
@@ -860,7 +866,9 @@ def digit_bars(
     and whether they are no fainter than the strokes there (`as_dark`), then the marks they
     touch (`is_bar`, in a window reaching half a line's length beyond it on either side and
     twice its length above and below, where a drawn box closes, cut to the rows inked without
-    a break around the line).
+    a break around the line). A line shorter than an underline (`underline_px`) and mostly
+    inked thicker than a rule is a stroke, which `remove_rules` keeps: of it, the thin
+    stretches between its thick parts are returned too.
     Other lines do not count as strokes near a line (a tilted rule's next step), but as marks.
     """
     contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -879,6 +887,7 @@ def digit_bars(
     look = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (w < longest)
     if not look.any():
         return bars
+    long = underline_px(width)
     # Lines a stroke meets: ink leaves a band along them at its top or bottom row. Either a
     # stroke crosses them (ink leaves at both rows, at most BAR_CROSS_PX apart: a 4's stem), or
     # they are mostly bare of thick strokes, the rest of which `remove_rules` keeps anyway (a
@@ -908,6 +917,12 @@ def digit_bars(
             crossed = cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any()
         rect = np.s_[y : y + h, x : x + w]
         if not crossed and cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect]):
+            # Mostly a thick stroke, which `remove_rules` keeps: its thin stretches between
+            # thick parts (a pencil's or a pen's stroke thinning as the hand eased) stay too,
+            # unless it is as long as an underline, which is judged as one.
+            if w < long:
+                line, _ = cut(i, x, y, x + w, y + h)
+                bars.append((rect, thin_joins(line, rules[rect])))
             continue
         # (A top bar's strokes, and its run of inked rows, may start further below it.)
         gap = 0 if above[i] else int(lift[i])
@@ -922,6 +937,16 @@ def digit_bars(
         if is_bar(line, marks, gap):
             bars.append((np.s_[y0:y1, x0:x1], line))
     return bars
+
+
+def thin_joins(line: np.ndarray, bare: np.ndarray) -> np.ndarray:
+    """The part of a `line` (a window's mask) between its first and last column inked thicker
+    than a rule (where it is not `bare`), in every row of it."""
+    thick = np.flatnonzero(cv2.subtract(line, bare).any(axis=0))
+    joins = np.zeros_like(line)
+    if len(thick):
+        joins[:, thick[0] : thick[-1] + 1] = line[:, thick[0] : thick[-1] + 1]
+    return joins
 
 
 def area_sums(integral: np.ndarray, x0, y0, x1, y1) -> np.ndarray:

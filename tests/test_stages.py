@@ -233,6 +233,20 @@ def test_digits_are_found_under_camera_conditions(mnist, condition):
     assert np.mean(covered) >= 7 / 8
 
 
+@pytest.mark.parametrize("condition", ["thin pen", "pencil"])
+def test_a_pen_stroke_thinning_between_thick_parts_is_not_cut_as_a_ruled_line(mnist, condition):
+    # A nearly horizontal stroke (a 3's top, a 2's foot) longer than a ruled line's least
+    # length, inked thick but thinner for a stretch where the hand eased, had that stretch
+    # erased as a rule: the digit fell apart (a pencil 3 read as a 2, a 7 and no digit).
+    # Measured over these 24 pages each: 183 and 186 of 192 found whole (179 and 181 before).
+    found_whole = 0
+    for seed in range(24):
+        gray, boxes = page_of_digits(mnist, condition, seed)
+        found = find_candidates(gray)
+        found_whole += int((box_iou(boxes, found.xyxy) >= 0.6).any(axis=1).sum())
+    assert found_whole >= 182
+
+
 @pytest.mark.parametrize(
     ("note_px", "digit_share", "note_bgr"),
     [(200, 0.6, (120, 235, 250)), (200, 0.75, (120, 235, 250)), (240, 0.85, (190, 140, 250))],
