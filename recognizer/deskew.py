@@ -6,9 +6,10 @@
   PAPER_LINE digits or more that of its lone digits (the paper is tilted as a whole).
 - Foreshortening: a page seen from a low angle (a phone held well off square-on, a webcam
   looking across a desk) is squashed from top to bottom, and its digits look wider than any
-  the model learned: a squashed 4 is read as no digit. The frame's digits read surely, each
-  against MNIST's own proportions for its class (ASPECT), say how much (`foreshortening`);
-  from SQUASHED on, the untilted candidates are read stretched back.
+  the model learned: a squashed 4 is read as no digit. Seen from one side, they look too
+  narrow. The frame's digits read surely, each against MNIST's own proportions for its class
+  (ASPECT), say how much (`foreshortening`); from SQUASHED on either way, the untilted
+  candidates are read stretched back.
 
 Either way each candidate is cut again from the frame so turned or stretched and normalized,
 all such crops of the frame are classified in one model call, and a reading replaces the
@@ -33,8 +34,10 @@ CONTEXT = 1.5  # side of the square cut around a digit, relative to its longer s
 # DIGITS of them, of their own height / width against these says how much the frame is squashed
 # (1 square-on). Measured: 0.91-1.14 on the samples and 14 generated scenes (the paper turned
 # by up to 30 degrees, its perspective), 0.96-1.15 on pages of 24 digits seen square-on;
-# squashed to 0.8, 0.65 and 0.5 of their height, 1.22-1.44, 1.49-1.75 and 1.84-1.96. A frame
-# estimated at SQUASHED or more is read stretched back, by at most MAX_STRETCH.
+# squashed to 0.8, 0.65 and 0.5 of their height, 1.22-1.44, 1.49-1.75 and 1.84-1.96, and of
+# their width 0.78-0.94, 0.64-0.77 and 0.53-0.63. A frame estimated at SQUASHED or more, or at
+# 1 / SQUASHED or less, is read stretched back, by at most MAX_STRETCH. (10 digits written
+# narrow, seen square-on, may be at 0.8 too; read widened, they were read no worse.)
 ASPECT = (1.18, math.nan, 1.11, 1.33, 1.33, 1.18, 1.43, 1.33, 1.43, 1.54)
 FORESHORTENING_SURE = 0.9
 FORESHORTENING_DIGITS = 4
@@ -109,8 +112,8 @@ def more_confident(
 
 
 def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detections:
-    """Re-read the digits of tilted lines upright, and those of a squashed frame stretched back;
-    keep whichever reading is more confident."""
+    """Re-read the digits of tilted lines upright, and those of a squashed frame stretched back
+    (or a frame squashed across, widened); keep whichever reading is more confident."""
     if len(detections) < 2:
         return detections
     tilt, paper = line_tilts(detections.xyxy)
@@ -124,8 +127,8 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
     # (A tilted digit's box is squarer than the digit: only untilted ones tell the squash.)
     rows = np.flatnonzero(~tilted)
     stretch = foreshortening(detections[rows])
-    if stretch >= SQUASHED:
-        stretch = min(stretch, MAX_STRETCH)
+    if not 1 / SQUASHED < stretch < SQUASHED:
+        stretch = min(max(stretch, 1 / MAX_STRETCH), MAX_STRETCH)
         crops = np.stack([upright_crop(gray, detections.xyxy[i], 0.0, stretch) for i in rows])
         detections = more_confident(detections, rows, crops, classifier)
     return detections
