@@ -201,7 +201,7 @@ LINE_CLOSING_PX = 11  # the closing across a line that erases it
 INK_OVER_LINE = 2.0  # ink this many times as dark as a line (`line_darkness`) is written on it
 BOX_FILL = 0.9  # a drawn box's outline fills its bounding rectangle (`box_sides`)
 CIRCLE_FIT = 0.08  # a drawn circle's outline is this close to an ellipse (`circle_segments`)
-CIRCLE_MARK = 0.3  # ... and holds a mark this share of its hole's height ...
+CIRCLE_MARK = 0.3  # ... and holds a mark this share of its hole's height (or reaching in so far)
 CIRCLE_THIN = 0.12  # ... a thin one: its line at most this share of its width
 CIRCLE_TAKEN = 0.15  # ... or one touching it that takes this share of the hole (or splits it)
 # Video frames between looks for a page's lines while none are in view (`WhileFound`): the
@@ -599,8 +599,9 @@ def circle_segments(
     A circle is an outline close to an ellipse all along (CIRCLE_FIT), around a hole nearly as
     large as itself, its line at most CIRCLE_THIN of its width. A 0 written with a pen is one
     too: a circle holds a mark, either apart inside its hole (`holds_mark()`), or touching it
-    from inside, which splits the hole or takes CIRCLE_TAKEN of it. (A 0 with a slash through it
-    is taken for a circled 1.) The segments run along the middle of the circle's line.
+    from inside, which splits the hole or takes CIRCLE_TAKEN of it, reaching into it
+    (`reaches_in`; not a 0's closing hook). (A 0 with a slash through it is taken for a
+    circled 1.) The segments run along the middle of the circle's line.
     """
     if len(outline) < 5:
         return []
@@ -610,10 +611,11 @@ def circle_segments(
     ring = insets.mean()
     if ring > CIRCLE_THIN * min(width, height):  # a 0 written with a thick pen
         return []
-    areas = sorted((cv2.contourArea(hole) for hole in holes), reverse=True)
+    areas = [cv2.contourArea(hole) for hole in holes]
     interior = np.pi / 4 * max(width - 2 * ring, 1) * max(height - 2 * ring, 1)
-    split = len(areas) > 1 and areas[1] >= CIRCLE_TAKEN * sum(areas)
-    if not (split or sum(areas) < (1 - CIRCLE_TAKEN) * interior or holds_mark()):
+    split = len(areas) > 1 and sorted(areas)[-2] >= CIRCLE_TAKEN * sum(areas)
+    taken = sum(areas) < (1 - CIRCLE_TAKEN) * interior and reaches_in(holes[np.argmax(areas)])
+    if not (split or taken or holds_mark()):
         return []
     # Last, as it costs most: the fit along the whole outline. CHAIN_APPROX_SIMPLE keeps only
     # its corners, and a rectangle's four lie on an ellipse.
@@ -634,6 +636,23 @@ def circle_segments(
     axes = (max(1, round((width - ring) / 2)), max(1, round((height - ring) / 2)))
     poly = cv2.ellipse2Poly((round(cx), round(cy)), axes, round(angle), 0, 360, 10)
     return np.concatenate([poly[:-1], poly[1:]], axis=1).tolist()
+
+
+def reaches_in(hole: np.ndarray) -> bool:
+    """Whether a mark touching a ring from inside reaches into its `hole` (a contour) by
+    CIRCLE_MARK of the hole's narrower side: a digit does, the hook a pen leaves where it
+    closes a 0 does not."""
+    hull = cv2.convexHull(hole, returnPoints=False)
+    if len(hole) < 4 or len(hull) < 4:
+        return False
+    try:
+        defects = cv2.convexityDefects(hole, hull)
+    except cv2.error:  # a contour that turns back on itself
+        return True
+    if defects is None:
+        return False
+    _, _, w, h = cv2.boundingRect(hole)
+    return defects.reshape(-1, 4)[:, 3].max() / 256 >= CIRCLE_MARK * min(w, h)
 
 
 class WhileFound:
