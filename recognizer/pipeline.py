@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer import deskew, detection, splitting
+from recognizer import deskew, detection, joining, splitting
 from recognizer.ahead import Ahead
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
@@ -408,15 +408,18 @@ def more_evidence(a: Detections, b: Detections, margin: float = INVERTED_MARGIN)
 def recognize(found: Found, classifier: Classifier, min_confidence: float) -> Detections:
     """One frame's digits, from its candidates: cut, split, classified, straightened.
 
-    The model reads all candidates in one batched call; the pieces of wide candidates that may
-    be touching digits (`splitting`) in a second one, only when there are such pieces, and the
-    upright crops of tilted lines in a third (`deskew`). Splitting every wide candidate up
-    front took 5 crops for each word of a page of text (12 fps on 720p video, 33-47 now).
+    The model reads all candidates in one batched call; pieces over each other that may be a
+    broken digit's, joined (`joining`), in a second one, only when there are such pieces; the
+    pieces of wide candidates that may be touching digits (`splitting`) in another, likewise,
+    and the upright crops of tilted lines in a last one (`deskew`). Splitting every wide
+    candidate up front took 5 crops for each word of a page of text (12 fps on 720p video,
+    33-47 now).
     """
     if found.candidates is None:
         found.candidates = detection.candidates_at(found.gray, found.boxes)
     candidates = found.candidates
     readings = found.readings = classifier.classify(candidates)
+    readings = joining.join_broken(found.gray, readings, classifier, min_confidence)
     pieces, origin = splitting.split_hypotheses(found.gray, readings)
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
