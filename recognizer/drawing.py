@@ -68,10 +68,12 @@ def place_label(
     image: np.ndarray, texts: list, box, color, scale: float, taken: list, others: np.ndarray
 ) -> None:
     """The first of `texts` (longest first) that fits above `box`, below it or inside its top
-    without covering `others` (the other digits' boxes, (N, 4)) or the labels `taken` so far;
-    else the last above it. The drawn label's rectangle is added to `taken`."""
-    x0, y0, x1, y1 = (int(v) for v in box)
+    (past its line, drawn at the frame's `scale`) without covering `others` (the other digits'
+    boxes, (N, 4)) or the labels `taken` so far; else the last above it. The label is drawn
+    at its own size (`label_scale`), and its rectangle is added to `taken`."""
+    x0, y0, _, y1 = (int(v) for v in box)
     line = max(1, round(LINE_PX * scale))
+    scale = label_scale(scale, y1 - y0)
     rects = np.concatenate([others.reshape(-1, 4), np.array(taken, int).reshape(-1, 4)]).T
     for text in texts:
         w, h, _, _ = text_size(text, scale)
@@ -108,10 +110,9 @@ def draw_boxes(
         if i in quiet:
             continue
         digit, conf = detections.digit[i], detections.confidence[i]
-        size = label_scale(scale, boxes[i, 3] - boxes[i, 1])
         texts = [f"{digit} {conf:.0%}", f"{digit}"]
         others = np.delete(boxes, i, axis=0)
-        place_label(image, texts, boxes[i], colors[i], size, taken, others)
+        place_label(image, texts, boxes[i], colors[i], scale, taken, others)
 
 
 def draw_numbers(image: np.ndarray, numbers: list, scale: float, taken: list, boxes) -> None:
@@ -123,7 +124,7 @@ def draw_numbers(image: np.ndarray, numbers: list, scale: float, taken: list, bo
         frame = (x - line * 2, y - line * 2, x + w + line * 2, y + h + line * 2)
         cv2.rectangle(image, frame[:2], frame[2:], NUMBER_BGR, line)
         texts = [f"{number['value']} {number['confidence']:.0%}", str(number["value"])]
-        place_label(image, texts, frame, NUMBER_BGR, label_scale(scale, h), taken, boxes)
+        place_label(image, texts, frame, NUMBER_BGR, scale, taken, boxes)
 
 
 def draw_crops(image: np.ndarray, detections: Detections, scale: float) -> None:
