@@ -4,6 +4,11 @@
   by up to 15 degrees. For each line of two or more digits (`grouping`) tilted by more than
   MIN_TILT_DEG, the line's slope gives the tilt, and the median tilt of the frame's lines of
   PAPER_LINE digits or more that of its lone digits (the paper is tilted as a whole).
+- A lone digit on a note or sheet turned by itself (held up to a webcam): no line gives the
+  tilt, but the paper's outline does. A candidate read weakly (below PAPER_SURE) on a bright
+  region around it whose outline fills PAPER_RECT of its tightest turned rectangle, off the
+  frame's edges, is read turned by that rectangle's tilt (`paper_tilts`), and the reading is
+  kept when it reaches PAPER_SURE.
 - Foreshortening: a page seen from a low angle (a phone held well off square-on, a webcam
   looking across a desk) is squashed from top to bottom, and its digits look wider than any
   the model learned: a squashed 4 is read as no digit. Seen from one side, they look too
@@ -38,6 +43,10 @@ CONTEXT = 1.5  # side of the square cut around a digit, relative to its longer s
 # their width 0.78-0.94, 0.64-0.77 and 0.53-0.63. A frame estimated at SQUASHED or more, or at
 # 1 / SQUASHED or less, is read stretched back, by at most MAX_STRETCH. (10 digits written
 # narrow, seen square-on, may be at 0.8 too; read widened, they were read no worse.)
+PAPER_SURE = 0.9
+PAPER_RECT = 0.85
+PAPER_SIDE = 320  # the paper's outline is looked for on a copy this wide at most
+PAPER_RING = 0.25  # of a box's height: the ring around it whose bright region is its paper
 ASPECT = (1.18, math.nan, 1.11, 1.33, 1.33, 1.18, 1.43, 1.33, 1.43, 1.54)
 FORESHORTENING_SURE = 0.9
 FORESHORTENING_DIGITS = 4
@@ -94,12 +103,51 @@ def foreshortening(detections: Detections) -> float:
     return float(np.median(np.take(ASPECT, detections.digit[sure]) / shown))
 
 
+def paper_tilts(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """Per box (N, 4), the tilt in degrees (-45..45) of the paper around it, NaN if none is
+    seen: the bright region (Otsu's threshold on a blurred copy PAPER_SIDE wide) that most of
+    a ring PAPER_RING of the box's height around it is, if its outline fills PAPER_RECT of
+    its tightest turned rectangle and stays off the frame's edges (a page filling the frame,
+    or cut by its edge, tells no tilt)."""
+    factor = max(1.0, gray.shape[1] / PAPER_SIDE)
+    small = cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_LINEAR)
+    blurred = cv2.GaussianBlur(small, (5, 5), 0)
+    _, bright = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    _, labels = cv2.connectedComponents(bright)
+    height, width = small.shape
+    tilts, seen = np.full(len(xyxy), np.nan), {}
+    for k, (x0, y0, x1, y1) in enumerate(np.asarray(xyxy) / factor):
+        pad = max(2, round(PAPER_RING * (y1 - y0)))
+        x0, y0, x1, y1 = max(0, int(x0) - pad), max(0, int(y0) - pad), int(x1) + pad, int(y1) + pad
+        ring = labels[y0 : y1 + 1, x0 : x1 + 1]
+        ring = ring[ring > 0]
+        if not len(ring):
+            continue
+        label = int(np.bincount(ring).argmax())
+        if label not in seen:
+            seen[label] = math.nan
+            contours, _ = cv2.findContours(
+                cv2.compare(labels, label, cv2.CMP_EQ), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+            )
+            outline = max(contours, key=cv2.contourArea)
+            rect = cv2.minAreaRect(outline)
+            bx, by, bw, bh = cv2.boundingRect(outline)
+            inside = bx > 0 and by > 0 and bx + bw < width and by + bh < height
+            if inside and cv2.contourArea(outline) >= PAPER_RECT * rect[1][0] * rect[1][1]:
+                (ax, ay), (bx2, by2) = cv2.boxPoints(rect)[:2]
+                seen[label] = (math.degrees(math.atan2(by2 - ay, bx2 - ax)) + 45) % 90 - 45
+        tilts[k] = seen[label]
+    return tilts
+
+
 def more_confident(
-    detections: Detections, rows: np.ndarray, crops: np.ndarray, classifier
+    detections: Detections, rows: np.ndarray, crops: np.ndarray, classifier, floor: float = 0.0
 ) -> Detections:
-    """`detections` with the readings of `crops` (cut again for `rows`) where more confident."""
+    """`detections` with the readings of `crops` (cut again for `rows`) where more confident,
+    and at least `floor`."""
     again = classifier.classify(Detections(xyxy=detections.xyxy[rows], crops=crops))
-    better = digit_confidence(again) > digit_confidence(detections[rows])
+    sure = digit_confidence(again)
+    better = (sure > digit_confidence(detections[rows])) & (sure >= floor)
     if not better.any():
         return detections
     chosen = rows[better]
@@ -114,7 +162,7 @@ def more_confident(
 def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detections:
     """Re-read the digits of tilted lines upright, and those of a squashed frame stretched back
     (or a frame squashed across, widened); keep whichever reading is more confident."""
-    if len(detections) < 2:
+    if not len(detections):
         return detections
     tilt, paper = line_tilts(detections.xyxy)
     tilt[np.isnan(tilt)] = paper  # a lone digit is on the same paper as the lines
@@ -124,6 +172,16 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
         rows = np.flatnonzero(tilted)
         crops = np.stack([upright_crop(gray, detections.xyxy[i], tilt[i]) for i in rows])
         detections = more_confident(detections, rows, crops, classifier)
+    # A lone digit read weakly on a note turned by itself.
+    rows = np.flatnonzero(~tilted & (digit_confidence(detections) < PAPER_SURE))
+    sheet = paper_tilts(gray, detections.xyxy[rows]) if len(rows) else np.zeros(0)
+    turned = np.abs(np.nan_to_num(sheet)) >= MIN_TILT_DEG
+    if turned.any():
+        rows, sheet = rows[turned], sheet[turned]
+        crops = np.stack(
+            [upright_crop(gray, detections.xyxy[i], sheet[k]) for k, i in enumerate(rows)]
+        )
+        detections = more_confident(detections, rows, crops, classifier, PAPER_SURE)
     # (A tilted digit's box is squarer than the digit: only untilted ones tell the squash.)
     rows = np.flatnonzero(~tilted)
     stretch = foreshortening(detections[rows])
