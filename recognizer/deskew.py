@@ -160,11 +160,13 @@ def more_confident(
 
 
 def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detections:
-    """Re-read the digits of tilted lines upright, and those of a squashed frame stretched back
-    (or a frame squashed across, widened); keep whichever reading is more confident."""
+    """Re-read the digits of tilted lines upright, lone ones read weakly upright on their
+    turned note, and those of a squashed frame stretched back (or a frame squashed across,
+    widened); keep whichever reading is more confident."""
     if not len(detections):
         return detections
     tilt, paper = line_tilts(detections.xyxy)
+    lone = np.isnan(tilt) & np.isnan(paper)  # no line tells the tilt of its paper
     tilt[np.isnan(tilt)] = paper  # a lone digit is on the same paper as the lines
     tilt = np.nan_to_num(tilt)
     tilted = np.abs(tilt) >= MIN_TILT_DEG
@@ -173,7 +175,7 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
         crops = np.stack([upright_crop(gray, detections.xyxy[i], tilt[i]) for i in rows])
         detections = more_confident(detections, rows, crops, classifier)
     # A lone digit read weakly on a note turned by itself.
-    rows = np.flatnonzero(~tilted & (digit_confidence(detections) < PAPER_SURE))
+    rows = np.flatnonzero(lone & (digit_confidence(detections) < PAPER_SURE))
     sheet = paper_tilts(gray, detections.xyxy[rows]) if len(rows) else np.zeros(0)
     turned = np.abs(np.nan_to_num(sheet)) >= MIN_TILT_DEG
     if turned.any():
