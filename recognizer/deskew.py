@@ -46,7 +46,7 @@ CONTEXT = 1.5  # side of the square cut around a digit, relative to its longer s
 PAPER_SURE = 0.9
 PAPER_RECT = 0.85
 PAPER_SIDE = 320  # the paper's outline is looked for on a copy this wide at most
-PAPER_RING = 0.25  # of a box's height: the ring around it whose bright region is its paper
+PAPER_RING = 0.25  # of a box's height: how far around it its paper is looked for
 ASPECT = (1.18, math.nan, 1.11, 1.33, 1.33, 1.18, 1.43, 1.33, 1.43, 1.54)
 FORESHORTENING_SURE = 0.9
 FORESHORTENING_DIGITS = 4
@@ -106,9 +106,9 @@ def foreshortening(detections: Detections) -> float:
 def paper_tilts(gray: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     """Per box (N, 4), the tilt in degrees (-45..45) of the paper around it, NaN if none is
     seen: the bright region (Otsu's threshold on a blurred copy PAPER_SIDE wide) that most of
-    a ring PAPER_RING of the box's height around it is, if its outline fills PAPER_RECT of
-    its tightest turned rectangle and stays off the frame's edges (a page filling the frame,
-    or cut by its edge, tells no tilt)."""
+    the box, grown by PAPER_RING of its height on every side, lies on, if its outline fills
+    PAPER_RECT of its tightest turned rectangle and stays off the frame's edges (a page
+    filling the frame, or cut by its edge, tells no tilt)."""
     factor = max(1.0, gray.shape[1] / PAPER_SIDE)
     small = cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_LINEAR)
     blurred = cv2.GaussianBlur(small, (5, 5), 0)
