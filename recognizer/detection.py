@@ -935,13 +935,15 @@ def digit_bars(
             ends = strokes[[y0, y1 - 1], x : x + w]
             crossed = cv2.dilate(ends[:1], CROSS_KERNEL).ravel()[ends[1] > 0].any()
         rect = np.s_[y : y + h, x : x + w]
-        if not crossed and cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect]):
+        thick = cv2.countNonZero(rules[rect]) < BAR_BARE * cv2.countNonZero(lines[rect])
+        if thick and w < long:
             # Mostly a thick stroke, which `remove_rules` keeps: its thin stretches between
-            # thick parts (a pencil's or a pen's stroke thinning as the hand eased) stay too,
-            # unless it is as long as an underline, which is judged as one.
-            if w < long:
-                line, _ = cut(i, x, y, x + w, y + h)
-                bars.append((rect, thin_joins(line, rules[rect])))
+            # thick parts (a pencil's or a pen's stroke thinning as the hand eased, a faint
+            # stroke broken by noise) stay too, also where a stroke crosses it; not if it is
+            # as long as an underline, which is judged as one.
+            line, _ = cut(i, x, y, x + w, y + h)
+            bars.append((rect, thin_joins(line, rules[rect])))
+        if thick and not crossed:
             continue
         # (A top bar's strokes, and its run of inked rows, may start further below it.)
         gap = 0 if above[i] else int(lift[i])
