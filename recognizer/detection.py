@@ -745,11 +745,8 @@ def merge_groups(
     if n < 2:
         return np.zeros(n, np.int64)
     a, b = boxes[:, None, :], boxes[None, :, :]
-    x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
-    narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
     top, bottom = np.minimum(a[..., 1], b[..., 1]), np.maximum(a[..., 3], b[..., 3])
     taller = np.maximum(a[..., 3] - a[..., 1], b[..., 3] - b[..., 1])
-    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
     union_w = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
     # A box wholly inside another is not a piece of it: merging would only drop it, and the
     # outer one may be a frame around it (a drawn box, the desk's edge around a sticky note).
@@ -767,13 +764,7 @@ def merge_groups(
     two = alike & upright & (union_w >= STACKED_COLUMN * (bottom - top))
     two &= union_w <= STACKED_PAIR * (bottom - top)
     reach = np.where(two, -1, reach)
-    close = (
-        (x_overlap >= MERGE_OVERLAP * narrower)
-        & (gap <= reach)  # not of the union: two stacked digits are not one
-        & (union_w <= MAX_ASPECT * (bottom - top))
-        & ~inside
-        & ~inside.T
-    )
+    close = over_each_other(boxes, reach) & ~inside & ~inside.T
     # A much shorter piece right beside a taller one and within its height is a piece of it
     # too: the arm of a 4 written in two strokes that do not meet, a 7's bar. (A flat one lower
     # down is a minus or equals sign written close before a digit.)
@@ -814,6 +805,20 @@ def merge_groups(
         parent[root(i)] = root(j)
     roots = np.array([root(i) for i in range(n)])
     return np.unique(roots, return_inverse=True)[1].astype(np.int64)
+
+
+def over_each_other(boxes: np.ndarray, reach) -> np.ndarray:
+    """Pairwise mask (N, N) of boxes (N, 4) that may be one digit's pieces over each other:
+    overlapping across by MERGE_OVERLAP of the narrower, apart from top to bottom by at most
+    `reach` px (a number or (N, N); below 0, overlapping by that much), and together no wider
+    than MAX_ASPECT times as tall (not of the union: two stacked digits are not one)."""
+    a, b = boxes[:, None, :], boxes[None, :, :]
+    x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
+    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
+    height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+    width = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
+    return (x_overlap >= MERGE_OVERLAP * narrower) & (gap <= reach) & (width <= MAX_ASPECT * height)
 
 
 def remove_rules(mask: np.ndarray, gray: np.ndarray) -> np.ndarray:

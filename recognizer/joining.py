@@ -19,7 +19,7 @@ So here the model's readings decide, as they choose where wide marks are cut (`s
 import numpy as np
 
 from recognizer.core import Detections
-from recognizer.detection import MAX_ASPECT, MERGE_GAP, MERGE_OVERLAP, candidates_at
+from recognizer.detection import MERGE_GAP, candidates_at, over_each_other
 from recognizer.splitting import digit_confidence
 
 JOIN_SURE = 0.9
@@ -28,17 +28,12 @@ JOIN_TALL = 1.4
 
 
 def stacked_pairs(xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indexes (i, j), i < j, of the boxes over each other that may be one digit's pieces."""
+    """Indexes (i, j), i < j, of the boxes one above the other, as detection would merge them
+    but for their alike heights (`over_each_other` within MERGE_GAP of the taller)."""
     a, b = xyxy[:, None], xyxy[None]
-    x_overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
-    narrower = np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0])
     taller = np.maximum(a[..., 3] - a[..., 1], b[..., 3] - b[..., 1])
-    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
-    height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
-    width = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
-    pair = (x_overlap >= MERGE_OVERLAP * narrower) & (gap >= 0) & (gap <= MERGE_GAP * taller)
-    pair &= width <= MAX_ASPECT * height
-    return np.nonzero(np.triu(pair, 1))
+    apart = np.maximum(a[..., 1], b[..., 1]) >= np.minimum(a[..., 3], b[..., 3])
+    return np.nonzero(np.triu(over_each_other(xyxy, MERGE_GAP * taller) & apart, 1))
 
 
 def join_broken(
