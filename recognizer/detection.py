@@ -946,8 +946,11 @@ def digit_bars(
             # thick parts (a pencil's or a pen's stroke thinning as the hand eased, a faint
             # stroke broken by noise) stay too, also where a stroke crosses it; not if it is
             # as long as an underline, which is judged as one.
-            line, _ = cut(i, x, y, x + w, y + h)
-            bars.append((rect, thin_joins(line, rules[rect])))
+            joins = thin_joins(lines[rect], rules[rect])
+            if joins.any():
+                line, _ = cut(i, x, y, x + w, y + h)
+                line[:, ~joins] = 0
+                bars.append((rect, line))
         if thick and not crossed:
             continue
         # (A top bar's strokes, and its run of inked rows, may start further below it.)
@@ -966,12 +969,13 @@ def digit_bars(
 
 
 def thin_joins(line: np.ndarray, bare: np.ndarray) -> np.ndarray:
-    """The part of a `line` (a window's mask) between its first and last column inked thicker
-    than a rule (where it is not `bare`), in every row of it."""
-    thick = np.flatnonzero(cv2.subtract(line, bare).any(axis=0))
-    joins = np.zeros_like(line)
-    if len(thick):
-        joins[:, thick[0] : thick[-1] + 1] = line[:, thick[0] : thick[-1] + 1]
+    """Mask of the columns of a `line` (a window's mask) where its stroke thins to a rule's
+    width (all `bare`) between its first and last column inked thicker than a rule."""
+    thick = cv2.reduce(cv2.subtract(line, bare), 0, cv2.REDUCE_MAX).ravel() > 0
+    columns = np.flatnonzero(thick)
+    joins = np.zeros_like(thick)
+    if len(columns):
+        joins[columns[0] : columns[-1] + 1] = ~thick[columns[0] : columns[-1] + 1]
     return joins
 
 
