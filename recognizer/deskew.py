@@ -91,10 +91,13 @@ def upright_crop(
     return to_mnist(patch, inner)
 
 
-def foreshortening(detections: Detections) -> float:
-    """How many times taller the digits of the frame (`detections`, read) are drawn than they
-    show, from those read surely against ASPECT; 1 if too few are."""
+def foreshortening(detections: Detections, among: np.ndarray | None = None) -> float:
+    """How many times taller the digits of the frame (`detections`, read; only those `among`,
+    a mask, if given) are drawn than they show, from those read surely against ASPECT; 1 if
+    too few are."""
     sure = (detections.confidence >= FORESHORTENING_SURE) & (detections.digit < len(ASPECT))
+    if among is not None:
+        sure &= among
     sure[sure] = ~np.isnan(np.take(ASPECT, detections.digit[sure]))
     if np.count_nonzero(sure) < FORESHORTENING_DIGITS:
         return 1.0
@@ -185,10 +188,10 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
         )
         detections = more_confident(detections, rows, crops, classifier, PAPER_SURE)
     # (A tilted digit's box is squarer than the digit: only untilted ones tell the squash.)
-    rows = np.flatnonzero(~tilted)
-    stretch = foreshortening(detections[rows])
+    stretch = foreshortening(detections, ~tilted)
     if not 1 / SQUASHED < stretch < SQUASHED:
         stretch = min(max(stretch, 1 / MAX_STRETCH), MAX_STRETCH)
+        rows = np.flatnonzero(~tilted)
         crops = np.stack([upright_crop(gray, detections.xyxy[i], 0.0, stretch) for i in rows])
         detections = more_confident(detections, rows, crops, classifier)
     return detections
