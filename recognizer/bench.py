@@ -2,8 +2,8 @@
 
 Two passes over the source:
 1. the full job (draw and encode a video, write JSONL) for per-stage median times. Stages
-   overlap: decoding and detection run on their own threads beside the rest, so "detect" is
-   its time on its thread while the others share the cores, and "capture" is how long the
+   overlap: decoding and detection run on their own thread and process beside the rest, so
+   "detect" is its time there while the others share the cores, and "capture" is how long the
    main loop waited for a detected frame; the stage times add up to more than a frame's share;
 2. headless with JSONL output only, for throughput: fps counts the frames after the first over
    the time from the first result to the last, and the time to the first result (opening the

@@ -450,7 +450,7 @@ def bench(
     table.add_column("measure")
     table.add_column("value", justify="right")
     for stage, ms in report.stage_ms.items():
-        where = " (own thread)" if stage == "detect" else ""
+        where = " (ahead, in parallel)" if stage == "detect" else ""
         table.add_row(f"{stage}{where} (median)", f"{ms:.2f} ms")
     table.add_row("end-to-end, headless + JSONL", f"{report.fps:.0f} fps")
     table.add_row("first result after", f"{report.first_frame_ms:.0f} ms")

@@ -10,16 +10,17 @@ dark ground (chalk) or dark on light (`Polarity`), and as it is, mirrored, upsid
 turned a quarter (`Orientation`, with the turns in `orientation.py`); a video checks now and
 then and detects the frames after a change that way round (`reoriented`).
 
-Three threads share the work, each stage in order: the source decodes frames ahead (`Source`),
-`detect` finds candidate boxes DETECT_AHEAD frames ahead on a helper thread (`Ahead`), and this
-loop classifies (cutting and normalizing the crops too, for frames up to 640 px: see `detect`),
-tracks, draws and writes. OpenCV and ONNX Runtime release the GIL, so on two cores the stages
-overlap; OpenCV's own worker pool is turned off (`cv2.setNumThreads(1)`), as it would compete
-with these threads for the same cores (measured: a quarter more CPU time per frame for the same
-frame rate), and `native.keep_freed_memory` keeps the C allocator from unmapping and
-page-faulting frame-sized buffers again at every call. In `FrameResult.times`, "capture" is the
-time this loop waited for the next detected frame, and "detect" the time detection took on its
-thread.
+The work is shared so that both cores of a small machine work: the source decodes frames
+ahead on a helper thread (`Source`); `detect` finds candidate boxes a few frames ahead, on a
+helper process for a video file (`offload`: two threads of one process pass the interpreter
+lock back and forth at every short OpenCV or NumPy call) and on a helper thread for a live
+source or elsewhere (`Ahead`; see `detector`); and this loop classifies (cutting and
+normalizing the crops too, for frames up to 640 px: see `detect`), tracks, draws and writes.
+OpenCV's own worker pool is turned off (`cv2.setNumThreads(1)`), as it would compete with these
+for the same cores (measured: a quarter more CPU time per frame for the same frame rate), and
+`native.keep_freed_memory` keeps the C allocator from unmapping and page-faulting frame-sized
+buffers again at every call. In `FrameResult.times`, "capture" is the time this loop waited for
+the next detected frame, and "detect" the time detection took on its own process or thread.
 """
 
 import contextlib
@@ -33,13 +34,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer import deskew, detection, joining, splitting
+from recognizer import deskew, detection, joining, offload, splitting
 from recognizer.ahead import Ahead
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
 from recognizer.grouping import group_numbers, punctuation
 from recognizer.native import keep_freed_memory
+from recognizer.offload import Offloaded
 from recognizer.orientation import (
     AS_IT_IS,
     NAMES,
@@ -104,6 +106,7 @@ class RunOptions:
     track: bool = True
     threads: int = 1
     orientation: str = "auto"  # or a key of orientation.ORIENTATIONS: every frame read so
+    detect_process: bool = True  # a video file's frames detected on a helper process (`detector`)
 
 
 @dataclass
@@ -232,7 +235,9 @@ def detect(
     the crops cut on the classification thread against 188-206 with them cut here (measured
     again after to_mnist got faster, on 900 frames: 283-304 against 223-257); at 1280x720,
     cutting them on the classification thread was no faster (103-119 fps against 106-121), nor
-    was cutting half of them here (152-180 against 165-181).
+    was cutting half of them here (152-180 against 165-181). With detection on its own process
+    the same held: at 640x480, 245-286 fps against 214-234 with the crops cut here; at
+    1280x720 (both samples), 131-177 against 97-135 with them cut on the classification side.
     """
     start = time.perf_counter()
     turn = orientation.turn if orientation is not None else AS_IT_IS
@@ -444,6 +449,32 @@ def track(
     return detections, group_numbers(detections, gray)
 
 
+def detector(
+    source: Source,
+    detect_frame,
+    options: RunOptions,
+    polarity: Polarity | None,
+    fine: Fine | None,
+    orientation: Orientation | None,
+) -> Ahead | Offloaded:
+    """Detection run ahead of the loop: on a helper process for a video file (on Linux), where
+    the frames' pace is the loop's; else on a helper thread, which hands on each frame as soon as
+    it is detected (a live source) and needs no fork. The loop's decisions that detection
+    follows are handed to the process with each frame."""
+    width, height = source.info.resolution_wh
+    frame_bytes = 3 * width * height
+    if (
+        options.detect_process
+        and source.info.kind == "video"
+        and frame_bytes
+        and offload.available()
+    ):
+        decisions = ((polarity, "light"), (fine, "on"), (orientation, "turn"))
+        follow = [(owner, name) for owner, name in decisions if owner is not None]
+        return Offloaded(source, detect_frame, frame_bytes, follow)
+    return Ahead(map(detect_frame, source), DETECT_AHEAD, "detect")
+
+
 def run(
     source: str | Source,
     options: RunOptions,
@@ -478,18 +509,16 @@ def run(
         given = ORIENTATIONS.get(options.orientation)
         orientation = Orientation(given, every=0) if given else None if still else Orientation()
         fine = None if still else Fine()
-        detected = map(
-            functools.partial(
-                detect,
-                still=still,
-                search=search,
-                polarity=polarity,
-                fine=fine,
-                orientation=orientation,
-            ),
-            source,
+        detect_frame = functools.partial(
+            detect,
+            still=still,
+            search=search,
+            polarity=polarity,
+            fine=fine,
+            orientation=orientation,
         )
-        for found in outputs.enter_context(Ahead(detected, DETECT_AHEAD, "detect")):
+        detected = detector(source, detect_frame, options, polarity, fine, orientation)
+        for found in outputs.enter_context(detected):
             clock.lap("capture")
             clock.times["detect"] = found.seconds
             frame = found.frame

@@ -1,4 +1,4 @@
-"""The read-ahead helper that runs the source and detection on their own threads."""
+"""The read-ahead helper that decodes a source, and detects a live one, on a thread of its own."""
 
 import threading
 import time

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import signal
 import struct
 import subprocess
@@ -612,6 +613,7 @@ def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -619,7 +621,7 @@ def test_sigint_mid_run_leaves_a_playable_video_matching_the_log(long_video, tmp
             break
         assert process.poll() is None, process.communicate()
         time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches every process of the group
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
