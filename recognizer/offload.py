@@ -45,6 +45,9 @@ T = TypeVar("T")
 DEPTH = 3  # frames in flight: the helper works on up to DEPTH - 1 while the loop reads one
 SPARE_BYTES = 1 << 20  # room in each slot's way back beyond two grayscale frames (crops, boxes)
 JOIN_S = 2.0
+# A frame's detection takes milliseconds (a 4K still's, a second or so); a helper silent this
+# long is stuck (a lock some other thread of the loop's process held at the fork, say).
+ANSWER_S = 60.0
 
 
 def available() -> bool:
@@ -169,8 +172,10 @@ class Offloaded(Generic[T]):
         follow: Sequence[tuple[object, str]] = (),
         depth: int = DEPTH,
         name: str = "recognizer-detect",
+        answer_s: float = ANSWER_S,
     ) -> None:
         self._frames = frames
+        self._answer_s = answer_s
         self._follow = tuple(follow)
         self._slots = _Slots.create(frame_bytes, depth)
         self._conn, child = multiprocessing.Pipe()
@@ -226,6 +231,9 @@ class Offloaded(Generic[T]):
 
     def _receive(self, frame: Frame) -> T:
         try:
+            if not self._conn.poll(self._answer_s):
+                self._process.kill()
+                raise RuntimeError(f"the detection process did not answer in {self._answer_s} s")
             status, *answer = self._conn.recv()
         except (EOFError, OSError):
             raise self._gone() from None

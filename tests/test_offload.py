@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 
 import cv2
 import numpy as np
@@ -86,6 +87,23 @@ def test_a_helper_that_dies_is_reported_with_its_exit_code():
         Offloaded(frames(10), dies_at_2, FRAME_BYTES) as offloaded,
     ):
         list(offloaded)
+
+
+def stuck_at_1(frame: Frame) -> int:
+    if frame.index == 1:
+        threading.Event().wait()  # as on a lock that nobody will release
+    return os.getpid()
+
+
+def test_a_stuck_helper_is_reported_and_ended():
+    offloaded = Offloaded(frames(10), stuck_at_1, FRAME_BYTES, answer_s=0.5)
+    got = []
+    with pytest.raises(RuntimeError, match="did not answer in 0.5 s"), offloaded:
+        for result in offloaded:
+            got.append(result)
+    assert len(got) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(got[0], 0)  # killed and reaped
 
 
 @dataclasses.dataclass
