@@ -1,4 +1,5 @@
-"""Broken digits: pieces over each other that detection kept apart are also read joined.
+"""Broken digits and rows merged: pieces over each other that detection kept apart are also read
+joined, and marks detection merged from digits in rows are also read cut into them.
 
 A gap across a digit (glare on the paper, a pen that skipped) leaves two pieces. Detection
 joins pieces over each other only up to a small gap, and never two pieces of alike height that
@@ -14,17 +15,30 @@ So here the model's readings decide, as they choose where wide marks are cut (`s
 - and only on a page with JOIN_DIGITS digits read at JOIN_SURE, the joined mark no taller than
   JOIN_TALL times their median height: two digits in rows together are twice as tall, and a
   page of marks (no digits to compare with) keeps its pieces apart.
+
+The other way round (`unstack`): detection merges pieces over each other with a small gap as
+one digit's, and so merges digits in rows closer than about a tenth of their height, or a
+little further apart on a turned page, where each digit's box and the gap lean. On a page with
+JOIN_DIGITS digits read at JOIN_SURE, a mark STACK_TALL times their median height, not read
+that surely, is cut across into 2 or 3 rows (by its height; at the rows with least ink near
+where equal digits would meet, as `splitting` cuts across), all such rows of a frame read in
+one more call; they replace the mark when each is a digit and the product of their
+confidences beats the mark's reading and the reporting threshold.
 """
 
+import cv2
 import numpy as np
 
 from recognizer.core import Detections
-from recognizer.detection import MERGE_GAP, candidates_at, over_each_other
-from recognizer.splitting import digit_confidence
+from recognizer.detection import MERGE_GAP, candidates_at, crop_boxes, over_each_other
+from recognizer.preprocessing import ink_to_mnist, scaled_ink
+from recognizer.splitting import SEARCH, digit_confidence
 
 JOIN_SURE = 0.9
 JOIN_DIGITS = 3
 JOIN_TALL = 1.4
+STACK_TALL = 1.6  # a mark this many times the page's digits' median height may be rows of them
+MAX_ROWS = 3
 
 
 def stacked_pairs(xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +79,78 @@ def join_broken(
     if not chosen:
         return readings
     return Detections.concatenate([readings[kept], whole[np.array(chosen)]])
+
+
+def stacked_cuts(row_ink: np.ndarray, parts: int) -> list[int]:
+    """Rows where `parts` digits over each other meet: the least ink near each place where
+    equal ones would (within SEARCH of the height)."""
+    height = len(row_ink)
+    cuts = []
+    for k in range(1, parts):
+        expected = height * k / parts
+        lo = max(1, int(expected - SEARCH * height))
+        hi = min(height - 1, int(expected + SEARCH * height) + 1)
+        cuts.append(lo + int(np.argmin(row_ink[lo:hi])))
+    return cuts
+
+
+def rows_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray, parts: int) -> tuple:
+    """A tall mark cut across into `parts` rows: their boxes (frame pixels, each around its own
+    ink) and 28x28 crops; ([], []) when a row has no ink."""
+    cx0, cy0, cx1, cy1 = padded
+    ink, scale = scaled_ink(gray[cy0:cy1, cx0:cx1])
+    x0, y0 = round((box[0] - cx0) * scale), round((box[1] - cy0) * scale)
+    x1, y1 = round((box[2] - cx0) * scale), round((box[3] - cy0) * scale)
+    ink = ink[y0:y1, x0:x1]
+    edges = [0, *stacked_cuts(ink.sum(axis=1), parts), len(ink)]
+    boxes, crops = [], []
+    for top, bottom in zip(edges[:-1], edges[1:], strict=True):
+        piece = ink[top:bottom]
+        px, py, pw, ph = cv2.boundingRect(cv2.compare(piece, 0, cv2.CMP_GT))
+        if pw == 0:
+            return [], []
+        left, upper = cx0 + (x0 + px) / scale, cy0 + (y0 + top + py) / scale
+        boxes.append([left, upper, left + pw / scale, upper + ph / scale])
+        crops.append(ink_to_mnist(piece))
+    return boxes, crops
+
+
+def unstack(
+    gray: np.ndarray, readings: Detections, classifier, min_confidence: float
+) -> Detections:
+    """The frame's `readings` with marks STACK_TALL times as tall as its sure digits (JOIN_DIGITS
+    of them at JOIN_SURE), read weakly, replaced by the rows they are cut into when every row is
+    read as a digit and together more surely than the mark whole."""
+    digit = digit_confidence(readings)
+    sure = digit >= JOIN_SURE
+    if np.count_nonzero(sure) < JOIN_DIGITS:
+        return readings
+    xyxy = readings.xyxy
+    heights = xyxy[:, 3] - xyxy[:, 1]
+    typical = float(np.median(heights[sure]))
+    tall = np.flatnonzero((heights >= STACK_TALL * typical) & ~sure)
+    if not len(tall):
+        return readings
+    padded = crop_boxes(gray.shape, xyxy)
+    boxes, crops, owner = [], [], []
+    for i in tall:
+        parts = int(min(MAX_ROWS, max(2, round(heights[i] / typical))))
+        row_boxes, row_crops = rows_of(gray, xyxy[i], padded[i], parts)
+        boxes += row_boxes
+        crops += row_crops
+        owner += [i] * len(row_boxes)
+    if not boxes:
+        return readings
+    rows = classifier.classify(Detections(xyxy=np.array(boxes, np.float32), crops=np.stack(crops)))
+    owner = np.array(owner)
+    confidence = digit_confidence(rows)
+    kept = np.ones(len(readings), bool)
+    chosen = []
+    for i in tall:
+        mine = np.flatnonzero(owner == i)
+        if len(mine) and float(np.prod(confidence[mine])) > max(digit[i], min_confidence):
+            kept[i] = False
+            chosen.append(rows[mine])
+    if not chosen:
+        return readings
+    return Detections.concatenate([readings[kept], *chosen])

@@ -414,7 +414,8 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     """One frame's digits, from its candidates: cut, split, classified, straightened.
 
     The model reads all candidates in one batched call; pieces over each other that may be a
-    broken digit's, joined (`joining`), in a second one, only when there are such pieces; the
+    broken digit's, joined (`joining`), in a second one, only when there are such pieces; marks
+    as tall as rows of digits, cut into their rows (`joining.unstack`), likewise; the
     pieces of wide candidates that may be touching digits (`splitting`) in another, likewise,
     and the upright crops of tilted lines in a last one (`deskew`). Splitting every wide
     candidate up front took 5 crops for each word of a page of text (12 fps on 720p video,
@@ -425,6 +426,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     candidates = found.candidates
     readings = found.readings = classifier.classify(candidates)
     readings = joining.join_broken(found.gray, readings, classifier, min_confidence)
+    readings = joining.unstack(found.gray, readings, classifier, min_confidence)
     pieces, origin = splitting.split_hypotheses(found.gray, readings)
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
