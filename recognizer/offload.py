@@ -102,11 +102,15 @@ class _Slots:
         return np.ndarray(shape, np.uint8, buffer=self.memory, offset=self.start(n))
 
 
-def _serve(conn, slots: _Slots, work: Callable, follow: Sequence[tuple[object, str]]) -> None:
-    """The helper's loop: a frame in, what `work` makes of it back, until told to stop. It ends
-    with `os._exit`, as it must not run the clean-up it shares with the loop's process (flushing
-    standard streams whose locks another thread may have held at the fork)."""
+def _serve(
+    conn, loops_end, slots: _Slots, work: Callable, follow: Sequence[tuple[object, str]]
+) -> None:
+    """The helper's loop: a frame in, what `work` makes of it back, until told to stop or the
+    loop's end of the pipe is gone (closed here too, or the helper would hold it open itself).
+    It ends with `os._exit`, as it must not run the clean-up it shares with the loop's process
+    (flushing standard streams whose locks another thread may have held at the fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loops_end.close()
     try:
         n = 0
         while True:
@@ -184,7 +188,10 @@ class Offloaded(Generic[T]):
                 stream.flush()
         context = multiprocessing.get_context("fork")
         self._process = context.Process(
-            target=_serve, args=(child, self._slots, work, self._follow), name=name, daemon=True
+            target=_serve,
+            args=(child, self._conn, self._slots, work, self._follow),
+            name=name,
+            daemon=True,
         )
         self._process.start()
         child.close()

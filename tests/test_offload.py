@@ -5,7 +5,11 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -172,3 +176,40 @@ def test_a_video_reads_the_same_on_a_helper_process_as_on_a_thread(mnist, tmp_pa
         logs.append([(line["digits"], line["numbers"]) for line in lines])
     assert logs[0] == logs[1]
     assert sum(len(digits) for digits, _ in logs[0]) >= 0.8 * 80 * 8
+
+
+HELPER_OF_A_KILLED_LOOP = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_offload import frames, pid, FRAME_BYTES
+from recognizer.offload import Offloaded
+results = iter(Offloaded(frames(1000), pid, FRAME_BYTES))
+print(next(results), flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_helper_ends_when_the_loops_process_is_killed():
+    # A loop killed outright (SIGKILL, the OOM killer) closes nothing; its end of the pipe goes
+    # with it, and the helper, left waiting for frames, must not linger.
+    script = HELPER_OF_A_KILLED_LOOP.format(tests=str(Path(__file__).parent))
+    loop = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    helper = int(loop.stdout.readline())
+    loop.kill()
+    loop.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not running(helper):
+            return
+        time.sleep(0.05)
+    os.kill(helper, signal.SIGKILL)
+    pytest.fail("the helper outlived the loop's process")
+
+
+def running(pid: int) -> bool:
+    """Whether a process runs (an ended one not yet reaped by its new parent is a zombie, Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
