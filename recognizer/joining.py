@@ -23,7 +23,8 @@ JOIN_DIGITS digits read at JOIN_SURE, a mark STACK_TALL times their median heigh
 that surely, is cut across into 2 or 3 rows (by its height; at the rows with least ink near
 where equal digits would meet, as `splitting` cuts across), all such rows of a frame read in
 one more call; they replace the mark when each is a digit and the product of their
-confidences beats the mark's reading and the reporting threshold.
+confidences beats the mark's reading and the reporting threshold, unless all are 0s: an 8 drawn
+tall, read weakly, is cut into its two loops.
 """
 
 import cv2
@@ -148,6 +149,8 @@ def unstack(
     chosen = []
     for i in tall:
         mine = np.flatnonzero(owner == i)
+        if (rows.digit[mine] == 0).all():  # an 8's loops, or a 0 written tall: one digit
+            continue
         if len(mine) and float(np.prod(confidence[mine])) > max(digit[i], min_confidence):
             kept[i] = False
             chosen.append(rows[mine])
