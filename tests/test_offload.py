@@ -11,14 +11,13 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from recognizer.core import Frame
 from recognizer.offload import DEPTH, Offloaded, RemoteTraceback, available
 from recognizer.pipeline import RunOptions, run
-from tests.test_run_cli import film, written_page
+from tests.test_run_cli import board_then_paper, write_filmed
 
 pytestmark = pytest.mark.skipif(not available(), reason="a helper process is forked on Linux only")
 
@@ -157,16 +156,8 @@ def test_the_helper_ignores_ctrl_c_and_the_loop_decides_when_to_stop():
 def test_a_video_reads_the_same_on_a_helper_process_as_on_a_thread(mnist, tmp_path):
     # A board then a sheet of paper: the polarity the loop decides is followed by detection.
     rng = np.random.default_rng(1)
-    board = np.empty((520, 680, 3), np.float32)
-    board[:] = (45, 62, 48)
-    board_boxes, board_digits = written_page(mnist, board, rng, 8, (50, 90), ink=215)
-    paper = np.full((520, 680, 3), 228, np.float32)
-    paper_boxes, paper_digits = written_page(mnist, paper, rng, 8, (40, 70), ink=35)
     video = tmp_path / "board.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    film(writer, board, board_boxes, board_digits, rng, 40)
-    film(writer, paper, paper_boxes, paper_digits, rng, 40)
-    writer.release()
+    write_filmed(video, board_then_paper(mnist, rng), rng, frames=40)
     logs = []
     for detect_process in (True, False):
         log = tmp_path / f"process-{detect_process}.jsonl"
