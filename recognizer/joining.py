@@ -91,7 +91,8 @@ def stacked_cuts(row_ink: np.ndarray, parts: int) -> list[int]:
         expected = height * k / parts
         lo = max(1, int(expected - SEARCH * height))
         hi = min(height - 1, int(expected + SEARCH * height) + 1)
-        cuts.append(lo + int(np.argmin(row_ink[lo:hi])))
+        if hi > lo:  # else too short to cut
+            cuts.append(lo + int(np.argmin(row_ink[lo:hi])))
     return cuts
 
 
@@ -103,7 +104,10 @@ def rows_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray, parts: int) -
     x0, y0 = round((box[0] - cx0) * scale), round((box[1] - cy0) * scale)
     x1, y1 = round((box[2] - cx0) * scale), round((box[3] - cy0) * scale)
     ink = ink[y0:y1, x0:x1]
-    edges = [0, *stacked_cuts(ink.sum(axis=1), parts), len(ink)]
+    cuts = stacked_cuts(ink.sum(axis=1), parts)
+    if len(cuts) != parts - 1:
+        return [], []
+    edges = [0, *cuts, len(ink)]
     boxes, crops = [], []
     for top, bottom in zip(edges[:-1], edges[1:], strict=True):
         piece = ink[top:bottom]

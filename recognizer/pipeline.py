@@ -27,7 +27,7 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -459,7 +459,7 @@ def track(
 
 def detector(
     source: Source,
-    detect_frame,
+    detect_frame: Callable[[Frame], Found],
     options: RunOptions,
     polarity: Polarity | None,
     fine: Fine | None,

@@ -1199,6 +1199,7 @@ def test_rows_are_cut_where_they_meet():
     row_ink = np.r_[np.full(40, 9.0), [3.0, 0.0, 2.0], np.full(25, 8.0)]
     assert stacked_cuts(row_ink, 2) == [41]
     assert len(stacked_cuts(np.ones(90), 3)) == 2
+    assert stacked_cuts(np.ones(2), 2) == []  # too short to cut
 
 
 @pytest.mark.parametrize(("row_step", "at_least"), [(60, 0.95), (54, 0.7)])
