@@ -193,8 +193,14 @@ class Offloaded(Generic[T]):
             name=name,
             daemon=True,
         )
-        self._process.start()
-        child.close()
+        try:
+            self._process.start()
+        except OSError:  # no process to be had (a limit on processes, or on memory)
+            self._conn.close()
+            self._slots.memory.close()
+            raise
+        finally:
+            child.close()
         self._sent = 0
 
     def __enter__(self) -> "Offloaded[T]":

@@ -467,8 +467,9 @@ def detector(
 ) -> Ahead | Offloaded:
     """Detection run ahead of the loop: on a helper process for a video file (on Linux) of up to
     PROCESS_MAX_PIXELS a frame, where the frames' pace is the loop's; else on a helper thread,
-    which hands on each frame as soon as it is detected (a live source) and needs no fork. The
-    loop's decisions that detection follows are handed to the process with each frame."""
+    which hands on each frame as soon as it is detected (a live source) and needs no fork, and
+    where no process can be started. The loop's decisions that detection follows are handed to
+    the process with each frame."""
     width, height = source.info.resolution_wh
     frame_bytes = 3 * width * height
     if (
@@ -479,7 +480,10 @@ def detector(
     ):
         decisions = ((polarity, "light"), (fine, "on"), (orientation, "turn"))
         follow = [(owner, name) for owner, name in decisions if owner is not None]
-        return Offloaded(source, detect_frame, frame_bytes, follow)
+        try:
+            return Offloaded(source, detect_frame, frame_bytes, follow)
+        except OSError:  # no fork or shared memory to be had (a process or memory limit)
+            pass
     return Ahead(map(detect_frame, source), DETECT_AHEAD, "detect")
 
 

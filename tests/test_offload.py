@@ -204,3 +204,23 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_video_is_read_on_a_thread_where_no_helper_can_be_started(
+    scene_video, tmp_path, monkeypatch
+):
+    # A container's limit on processes makes fork fail (EAGAIN): the run goes on, detecting on
+    # a thread, and reads what it reads either way.
+    def no_fork(self):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    video, _ = scene_video
+    readings = []
+    for refuse in (False, True):
+        if refuse:
+            monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", no_fork)
+        log = tmp_path / f"refused-{refuse}.jsonl"
+        assert sum(1 for _ in run(str(video), RunOptions(jsonl=log))) == 30
+        readings.append([json.loads(line)["digits"] for line in log.read_text().splitlines()])
+    assert readings[0] == readings[1]
+    assert sum(len(digits) for digits in readings[0]) >= 0.8 * 30 * 8
