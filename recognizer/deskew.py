@@ -19,6 +19,12 @@
 Either way each candidate is cut again from the frame so turned or stretched and normalized,
 all such crops of the frame are classified in one model call, and a reading replaces the
 original when it is more confident.
+
+- Touching digits on a tilted line: `splitting` cuts a wide mark straight down the frame, which
+  runs across a turned pair. A mark of a line tilted by MIN_TILT_DEG to MAX_CUT_TILT, read below
+  CUT_WEAK even upright, and wide once turned upright (`upright_extent`), is also cut upright
+  (`cut_upright`): turned upright, cut as `splitting` cuts, its pieces read in one more call
+  and kept as `splitting.resolve` keeps a split.
 """
 
 import math
@@ -27,9 +33,17 @@ import cv2
 import numpy as np
 
 from recognizer.core import Detections
+from recognizer.detection import crop_boxes
 from recognizer.grouping import lines
+from recognizer.modelfiles import NOT_DIGIT
 from recognizer.preprocessing import to_mnist
-from recognizer.splitting import digit_confidence
+from recognizer.splitting import (
+    SEVERAL_ASPECT,
+    SPLIT_ASPECT,
+    digit_confidence,
+    pieces_of,
+    resolve,
+)
 
 MIN_TILT_DEG = 8.0
 PAPER_LINE = 3  # digits in a line that gives the paper's tilt (two may be marks read as digits)
@@ -52,6 +66,8 @@ FORESHORTENING_SURE = 0.9
 FORESHORTENING_DIGITS = 4
 SQUASHED = 1.25
 MAX_STRETCH = 3.0
+MAX_CUT_TILT = 35.0  # beyond, a turned box says too little of what fills it (see upright_extent)
+CUT_WEAK = 0.9
 
 
 def line_tilts(xyxy: np.ndarray) -> tuple[np.ndarray, float]:
@@ -162,10 +178,62 @@ def more_confident(
     return detections.replace(**fields)
 
 
-def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detections:
+def upright_extent(xyxy: np.ndarray, tilt_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Width and height, upright, of what fills each box (N, 4) turned by its tilt (N,): the box
+    of a W x H rectangle turned by t is W cos t + H sin t wide and W sin t + H cos t tall."""
+    t = np.radians(np.abs(tilt_deg))
+    c, s = np.cos(t), np.sin(t)
+    w, h = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+    return (c * w - s * h) / (c * c - s * s), (c * h - s * w) / (c * c - s * s)
+
+
+def cut_upright(
+    gray: np.ndarray, detections: Detections, tilt: np.ndarray, classifier, min_confidence: float
+) -> Detections:
+    """`detections` with the weakly read wide marks of tilted lines (`tilt`, degrees, per
+    detection) split where their pieces, cut upright, read more surely (`splitting.resolve`)."""
+    rows = np.flatnonzero(
+        (np.abs(tilt) >= MIN_TILT_DEG)
+        & (np.abs(tilt) <= MAX_CUT_TILT)
+        & (digit_confidence(detections) < CUT_WEAK)
+    )
+    width, height = upright_extent(detections.xyxy[rows], tilt[rows])
+    wide = (height > 0) & (width > SPLIT_ASPECT * height)
+    boxes, crops, origin = [], [], []
+    for i, w, h in zip(rows[wide], width[wide], height[wide], strict=True):
+        x0, y0, x1, y1 = detections.xyxy[i]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        side_w, side_h = int(CONTEXT * w), int(CONTEXT * h)
+        turn = cv2.getRotationMatrix2D((cx, cy), tilt[i], 1.0)
+        turn[:, 2] += (side_w / 2 - cx, side_h / 2 - cy)
+        patch = cv2.warpAffine(gray, turn, (side_w, side_h), borderMode=cv2.BORDER_REPLICATE)
+        inner = np.float32([(side_w - w) / 2, (side_h - h) / 2, (side_w + w) / 2, (side_h + h) / 2])
+        piece_boxes, piece_crops, spans = pieces_of(
+            patch, inner, crop_boxes(patch.shape, inner[None])[0]
+        )
+        back = cv2.invertAffineTransform(turn)
+        for (a, b, c, d), crop, span in zip(piece_boxes, piece_crops, spans, strict=True):
+            corners = cv2.transform(np.float32([[[a, b], [c, b], [a, d], [c, d]]]), back)[0]
+            boxes.append([*corners.min(axis=0), *corners.max(axis=0)])
+            crops.append(crop)
+            origin.append([i, *span])
+    if not boxes:
+        return detections
+    pieces = classifier.classify(Detections(xyxy=np.float32(boxes), crops=np.stack(crops)))
+    # As wide as several digits once upright (its turned box is squarer), read as none.
+    several = np.zeros(len(detections), bool)
+    several[rows[wide]] = width[wide] >= SEVERAL_ASPECT * height[wide]
+    several &= detections.digit == NOT_DIGIT
+    return resolve(detections, pieces, np.array(origin, np.int64), min_confidence, several)
+
+
+def straighten(
+    gray: np.ndarray, detections: Detections, classifier, min_confidence: float = 0.0
+) -> Detections:
     """Re-read the digits of tilted lines upright, lone ones read weakly upright on their
     turned note, and those of a squashed frame stretched back (or a frame squashed across,
-    widened); keep whichever reading is more confident."""
+    widened); keep whichever reading is more confident. Last, cut wide marks of tilted lines
+    upright (`cut_upright`); a split must reach `min_confidence`."""
     if not len(detections):
         return detections
     tilt, paper = line_tilts(detections.xyxy)
@@ -194,4 +262,4 @@ def straighten(gray: np.ndarray, detections: Detections, classifier) -> Detectio
         rows = np.flatnonzero(~tilted)
         crops = np.stack([upright_crop(gray, detections.xyxy[i], 0.0, stretch) for i in rows])
         detections = more_confident(detections, rows, crops, classifier)
-    return detections
+    return cut_upright(gray, detections, tilt, classifier, min_confidence)

@@ -436,7 +436,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     pieces, origin = splitting.split_hypotheses(found.gray, readings)
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
-    detections = deskew.straighten(found.gray, detections, classifier)
+    detections = deskew.straighten(found.gray, detections, classifier, min_confidence)
     detections = detections[is_digit(detections, min_confidence)]
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
     detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge

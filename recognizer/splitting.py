@@ -191,23 +191,26 @@ def best_chain(
 
 
 def resolve(
-    singles: Detections, pieces: Detections, origin: np.ndarray, min_joint: float = 0.0
+    singles: Detections,
+    pieces: Detections,
+    origin: np.ndarray,
+    min_joint: float = 0.0,
+    several: np.ndarray | None = None,
 ) -> Detections:
     """Each candidate read whole or as its best chain of pieces, whichever is more confident.
 
-    A mark that may be several digits (`may_be_several`) is split from SEVERAL_JOINT, however
-    surely it was read whole as "not a digit". A split must also reach `min_joint`: the chance
-    that all its pieces are read right is what its readings are worth, and below the reporting
-    threshold they are worth nothing.
+    A mark that may be several digits (`several`, a mask; by default `may_be_several`) is split
+    from SEVERAL_JOINT, however surely it was read whole as "not a digit". A split must also
+    reach `min_joint`: the chance that all its pieces are read right is what its readings are
+    worth, and below the reporting threshold they are worth nothing.
     """
     if not len(pieces):
         return singles
     keep = np.ones(len(singles), bool)
     chosen = []
     piece_confidence = digit_confidence(pieces)
-    whole = np.where(
-        may_be_several(singles), np.minimum(singles.confidence, SEVERAL_JOINT), singles.confidence
-    )
+    several = may_be_several(singles) if several is None else several
+    whole = np.where(several, np.minimum(singles.confidence, SEVERAL_JOINT), singles.confidence)
     for i in np.unique(origin[:, 0]):
         rows = np.nonzero(origin[:, 0] == i)[0]
         start, end, width = origin[rows, 1], origin[rows, 2], int(origin[rows[0], 3])

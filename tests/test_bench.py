@@ -74,11 +74,13 @@ def test_multi_digit_numbers_are_read_whole():
 
 
 def test_numbers_on_paper_tilted_30_degrees_are_read_along_their_slope():
+    # Measured: F1 1.000, numbers read whole 0.968 (0.973 and 0.867 before wide marks of tilted
+    # lines were also cut upright: "0840" had its 8 and 4 touching, read as one 4).
     name = "numbers-tilted-1280x720.mp4"
     report = bench(str(SAMPLES / name), RunOptions(), truth_of(name))
     assert report.accuracy.precision >= 0.95
-    assert report.accuracy.f1 >= 0.95
-    assert report.accuracy.number_accuracy >= 0.8
+    assert report.accuracy.f1 >= 0.99
+    assert report.accuracy.number_accuracy >= 0.93
 
 
 def test_bench_cli_prints_json_with_every_stage():

@@ -1194,6 +1194,16 @@ def test_a_tall_eight_read_weakly_is_not_cut_into_its_loops(mnist, shipped_model
         assert not (inside & (read.digit == 0)).any(), "an 8 was read as 0s"
 
 
+@pytest.mark.parametrize("tilt", [10.0, -25.0, 35.0])
+def test_what_fills_a_turned_box_is_found_upright(tilt):
+    # Two touching digits 90 x 45 upright, turned by `tilt`: their box says how wide they are.
+    turn = cv2.getRotationMatrix2D((200.0, 200.0), tilt, 1.0)
+    corners = cv2.transform(np.float32([[[155, 178], [245, 178], [155, 222], [245, 222]]]), turn)
+    box = np.concatenate([corners[0].min(axis=0), corners[0].max(axis=0)])[None]
+    width, height = deskew.upright_extent(box, np.array([tilt]))
+    np.testing.assert_allclose([width[0], height[0]], [90, 44], atol=1)
+
+
 def test_rows_are_cut_where_they_meet():
     # Two marks over each other, the gap between them off the middle: the least ink near it.
     row_ink = np.r_[np.full(40, 9.0), [3.0, 0.0, 2.0], np.full(25, 8.0)]
