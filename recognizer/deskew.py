@@ -84,25 +84,35 @@ def line_tilts(xyxy: np.ndarray) -> tuple[np.ndarray, float]:
     return tilt, float(np.median(slopes)) if slopes else math.nan
 
 
+def turned_patch(
+    gray: np.ndarray, box: np.ndarray, tilt_deg: float, size_wh: tuple[int, int], stretch=1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The patch `size_wh` of `gray` centred on the box, rotated by -tilt (upright) and then
+    stretched from top to bottom `stretch` times; and the 2x3 matrix from frame to patch."""
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    matrix = cv2.getRotationMatrix2D((cx, cy), tilt_deg, 1.0)
+    matrix[1] *= stretch  # about the box's centre, as the rotation is
+    matrix[1, 2] += (1 - stretch) * cy
+    matrix[:, 2] += (size_wh[0] / 2 - cx, size_wh[1] / 2 - cy)
+    patch = cv2.warpAffine(
+        gray, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return patch, matrix
+
+
 def upright_crop(
     gray: np.ndarray, box: np.ndarray, tilt_deg: float, stretch: float = 1.0
 ) -> np.ndarray:
     """The digit in `box` cut from `gray` rotated by -tilt (upright), then stretched from top
     to bottom `stretch` times, as a 28x28 MNIST crop."""
     x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     # The digit's own extent once turned and stretched, centred in the patch.
     c, s = abs(math.cos(math.radians(tilt_deg))), abs(math.sin(math.radians(tilt_deg)))
     w, h = x1 - x0, y1 - y0
     rw, rh = w * c + h * s, (w * s + h * c) * stretch
     side = int(CONTEXT * max(w, h * stretch)) | 1
-    rotation = cv2.getRotationMatrix2D((cx, cy), tilt_deg, 1.0)
-    rotation[1] *= stretch  # about the digit's centre, as the rotation is
-    rotation[1, 2] += (1 - stretch) * cy
-    rotation[:, 2] += (side / 2 - cx, side / 2 - cy)
-    patch = cv2.warpAffine(
-        gray, rotation, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    patch, _ = turned_patch(gray, box, tilt_deg, (side, side), stretch)
     inner = (int((side - rw) / 2), int((side - rh) / 2), int((side + rw) / 2), int((side + rh) / 2))
     return to_mnist(patch, inner)
 
@@ -201,12 +211,8 @@ def cut_upright(
     wide = (height > 0) & (width > SPLIT_ASPECT * height)
     boxes, crops, origin = [], [], []
     for i, w, h in zip(rows[wide], width[wide], height[wide], strict=True):
-        x0, y0, x1, y1 = detections.xyxy[i]
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         side_w, side_h = int(CONTEXT * w), int(CONTEXT * h)
-        turn = cv2.getRotationMatrix2D((cx, cy), tilt[i], 1.0)
-        turn[:, 2] += (side_w / 2 - cx, side_h / 2 - cy)
-        patch = cv2.warpAffine(gray, turn, (side_w, side_h), borderMode=cv2.BORDER_REPLICATE)
+        patch, turn = turned_patch(gray, detections.xyxy[i], tilt[i], (side_w, side_h))
         inner = np.float32([(side_w - w) / 2, (side_h - h) / 2, (side_w + w) / 2, (side_h + h) / 2])
         piece_boxes, piece_crops, spans = pieces_of(
             patch, inner, crop_boxes(patch.shape, inner[None])[0]
