@@ -32,8 +32,8 @@ import numpy as np
 
 from recognizer.core import Detections
 from recognizer.detection import MERGE_GAP, candidates_at, crop_boxes, over_each_other
-from recognizer.preprocessing import ink_to_mnist, scaled_ink
-from recognizer.splitting import SEARCH, digit_confidence
+from recognizer.preprocessing import ink_to_mnist
+from recognizer.splitting import digit_confidence, ink_in_box, least_ink_near
 
 JOIN_SURE = 0.9
 JOIN_DIGITS = 3
@@ -84,26 +84,16 @@ def join_broken(
 
 def stacked_cuts(row_ink: np.ndarray, parts: int) -> list[int]:
     """Rows where `parts` digits over each other meet: the least ink near each place where
-    equal ones would (within SEARCH of the height)."""
-    height = len(row_ink)
-    cuts = []
-    for k in range(1, parts):
-        expected = height * k / parts
-        lo = max(1, int(expected - SEARCH * height))
-        hi = min(height - 1, int(expected + SEARCH * height) + 1)
-        if hi > lo:  # else too short to cut
-            cuts.append(lo + int(np.argmin(row_ink[lo:hi])))
-    return cuts
+    equal ones would (`splitting.least_ink_near`); none where the mark is too short."""
+    cuts = [least_ink_near(row_ink, len(row_ink) * k / parts) for k in range(1, parts)]
+    return [cut for cut in cuts if cut is not None]
 
 
 def rows_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray, parts: int) -> tuple:
     """A tall mark cut across into `parts` rows: their boxes (frame pixels, each around its own
     ink) and 28x28 crops; ([], []) when a row has no ink."""
-    cx0, cy0, cx1, cy1 = padded
-    ink, scale = scaled_ink(gray[cy0:cy1, cx0:cx1])
-    x0, y0 = round((box[0] - cx0) * scale), round((box[1] - cy0) * scale)
-    x1, y1 = round((box[2] - cx0) * scale), round((box[3] - cy0) * scale)
-    ink = ink[y0:y1, x0:x1]
+    cx0, cy0 = padded[:2]
+    ink, scale, (x0, y0) = ink_in_box(gray, box, padded)
     cuts = stacked_cuts(ink.sum(axis=1), parts)
     if len(cuts) != parts - 1:
         return [], []
@@ -155,7 +145,7 @@ def unstack(
         mine = np.flatnonzero(owner == i)
         if (rows.digit[mine] == 0).all():  # an 8's loops, or a 0 written tall: one digit
             continue
-        if len(mine) and float(np.prod(confidence[mine])) > max(digit[i], min_confidence):
+        if float(np.prod(confidence[mine])) > max(digit[i], min_confidence):
             kept[i] = False
             chosen.append(rows[mine])
     if not chosen:

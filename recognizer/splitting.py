@@ -43,20 +43,34 @@ SEVERAL_JOINT = 0.9
 CUT_PER_FRAME = 24
 
 
+def least_ink_near(ink: np.ndarray, expected: float) -> int | None:
+    """The index of the least of `ink` (a profile across a mark) within SEARCH of its length
+    from `expected`, away from both ends; None if the mark is too short for one."""
+    length = len(ink)
+    lo = max(1, int(expected - SEARCH * length))
+    hi = min(length - 1, int(expected + SEARCH * length) + 1)
+    return lo + int(np.argmin(ink[lo:hi])) if hi > lo else None
+
+
 def cut_points(column_ink: np.ndarray, height: int) -> list[int]:
     """Columns where digits may meet: the least ink near each place where 2 to `parts` digits of
     equal width would, `parts` as many as fit (PART_WIDTH, MAX_PARTS)."""
     width = len(column_ink)
     parts = min(MAX_PARTS, max(2, int(np.ceil(width / (PART_WIDTH * height)))))
-    points = set()
-    for n in range(2, parts + 1):
-        for k in range(1, n):
-            expected = width * k / n
-            lo = max(1, int(expected - SEARCH * width))
-            hi = min(width - 1, int(expected + SEARCH * width) + 1)
-            if hi > lo:
-                points.add(lo + int(np.argmin(column_ink[lo:hi])))
-    return sorted(points)
+    points = {
+        least_ink_near(column_ink, width * k / n) for n in range(2, parts + 1) for k in range(1, n)
+    }
+    return sorted(points - {None})
+
+
+def ink_in_box(gray: np.ndarray, box: np.ndarray, padded: np.ndarray) -> tuple:
+    """The ink (`scaled_ink`) of a box (frame pixels) judged in its padded crop: (ink inside the
+    box, scale, the box's top-left corner in the scaled crop)."""
+    cx0, cy0, cx1, cy1 = padded
+    ink, scale = scaled_ink(gray[cy0:cy1, cx0:cx1])
+    x0, y0 = round((box[0] - cx0) * scale), round((box[1] - cy0) * scale)
+    x1, y1 = round((box[2] - cx0) * scale), round((box[3] - cy0) * scale)
+    return ink[y0:y1, x0:x1], scale, (x0, y0)
 
 
 def chainable_spans(points: list[int], narrowest: float, widest: float) -> list[tuple[int, int]]:
@@ -82,11 +96,8 @@ def chainable_spans(points: list[int], narrowest: float, widest: float) -> list[
 def pieces_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray) -> tuple[list, list, list]:
     """One wide candidate's pieces: their boxes (frame pixels), 28x28 crops and (start, end,
     width) columns, in the candidate's ink (scaled as `scaled_ink` scales it)."""
-    cx0, cy0, cx1, cy1 = padded
-    ink, scale = scaled_ink(gray[cy0:cy1, cx0:cx1])
-    x0, y0 = round((box[0] - cx0) * scale), round((box[1] - cy0) * scale)
-    x1, y1 = round((box[2] - cx0) * scale), round((box[3] - cy0) * scale)
-    ink = ink[y0:y1, x0:x1]
+    cx0, cy0 = padded[:2]
+    ink, scale, (x0, y0) = ink_in_box(gray, box, padded)
     height, width = ink.shape
     if width < 4 or height < 2:
         return [], [], []
