@@ -6,6 +6,9 @@ and their heights are alike. Each digit links to its nearest right neighbour; ch
 digits are numbers. Several lines give several numbers. A decimal point, a colon or a comma written
 in the gap between two of its digits ("3.14", "12:30", "1,000") is read into the number's value
 (`separator`).
+
+The same links with a letter's gap chain the marks of a word: a digit reading spelled between
+letters ("apple", the l read as a 1) is a letter (`spelled`).
 """
 
 import math
@@ -14,6 +17,7 @@ import cv2
 import numpy as np
 
 from recognizer.core import Detections
+from recognizer.modelfiles import NOT_DIGIT
 from recognizer.preprocessing import MIN_INK_CONTRAST
 
 MAX_SLOPE_DEG = 35.0
@@ -30,6 +34,14 @@ PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 # line, is a decimal point; two over each other, one in each half, a colon. One COMMA_TALL times
 # as tall as wide or more that reaches below the line by DOT_MIN of its height is a comma
 # ("1,000"). Anything else there says nothing.
+# A word: marks linked as digits are, but at most WORD_GAP of the taller one's height apart (the
+# space between a word and a number is wider). Its letters are marks read as "not a digit" at
+# LETTER_SURE or more; where they are WORD_LETTERS times as many as its digit readings, a digit
+# reading with a mark on either side is a letter of it. One at the word's start or end is kept:
+# "10cm", "$20", "A4", "km2".
+WORD_GAP = 0.3
+LETTER_SURE = 0.9
+WORD_LETTERS = 1.5
 DOT_MIN = 0.04
 DOT_MAX = 0.3
 DOT_ASPECT = 2.0
@@ -38,8 +50,9 @@ DOT_LOW = 0.35
 COMMA_TALL = 1.3
 
 
-def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
-    """For each digit, the index of its right neighbour on the same line, or -1."""
+def right_neighbours(xyxy: np.ndarray, max_gap: float = MAX_GAP) -> np.ndarray:
+    """For each digit, the index of its right neighbour on the same line (at most `max_gap` of
+    the taller one's height away), or -1."""
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
     height = xyxy[:, 3] - xyxy[:, 1]
     dx = centre[None, :, 0] - centre[:, None, 0]
@@ -50,7 +63,7 @@ def right_neighbours(xyxy: np.ndarray) -> np.ndarray:
     slope_ok = np.abs(dy) <= np.tan(math.radians(MAX_SLOPE_DEG)) * np.maximum(dx, 1e-6)
     # Along a tilted line the horizontal gap shrinks; measure it along the line's direction.
     along = gap / np.maximum(np.cos(np.arctan2(np.abs(dy), np.maximum(dx, 1e-6))), 0.5)
-    ok = (dx > 0) & slope_ok & (along <= MAX_GAP * taller) & (ratio <= MAX_HEIGHT_RATIO)
+    ok = (dx > 0) & slope_ok & (along <= max_gap * taller) & (ratio <= MAX_HEIGHT_RATIO)
     np.fill_diagonal(ok, False)
     distance = np.where(ok, dx, np.inf)
     right = np.where(ok.any(axis=1), distance.argmin(axis=1), -1)
@@ -72,11 +85,27 @@ def punctuation(xyxy: np.ndarray, digit: np.ndarray) -> np.ndarray:
     return small.any(axis=1)
 
 
-def lines(xyxy: np.ndarray) -> list[list[int]]:
-    """Chains of two or more neighbouring digits, each listed left to right."""
+def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
+    """Mask of the digit readings (`digits`, a mask) spelled inside a word of letters (see
+    WORD_GAP)."""
+    letters = (detections.digit == NOT_DIGIT) & (detections.confidence >= LETTER_SURE)
+    out = np.zeros(len(detections), bool)
+    if not digits.any() or letters.sum() < 2:
+        return out
+    for chain in lines(detections.xyxy, WORD_GAP):
+        word = np.array(chain)
+        if len(word) >= 3 and letters[word].sum() >= WORD_LETTERS * digits[word].sum():
+            inside = word[1:-1]
+            out[inside[digits[inside]]] = True
+    return out
+
+
+def lines(xyxy: np.ndarray, max_gap: float = MAX_GAP) -> list[list[int]]:
+    """Chains of two or more neighbouring marks (`right_neighbours`), each listed left to
+    right."""
     if len(xyxy) < 2:
         return []
-    right = right_neighbours(xyxy)
+    right = right_neighbours(xyxy, max_gap)
     has_left = np.zeros(len(xyxy), bool)
     has_left[right[right >= 0]] = True
     chains = []

@@ -39,7 +39,7 @@ from recognizer.ahead import Ahead
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
-from recognizer.grouping import group_numbers, punctuation
+from recognizer.grouping import group_numbers, punctuation, spelled
 from recognizer.native import keep_freed_memory
 from recognizer.offload import Offloaded
 from recognizer.orientation import (
@@ -437,7 +437,8 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier, min_confidence)
-    detections = detections[is_digit(detections, min_confidence)]
+    digits = is_digit(detections, min_confidence)
+    detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple"
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
     detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge
     return detection.suppress_nested(detections)
