@@ -28,12 +28,6 @@ MAX_HEIGHT_RATIO = 1.8
 # tall 1 may be a line, a sudoku's or a table's, next to which a digit is no comma.)
 PUNCTUATION = 0.4
 PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
-# A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
-# from DOT_MIN to DOT_MAX of the digits' height across, filling DOT_FILL of its box, standing
-# free in the gap. One at most DOT_ASPECT times as long as wide, in the lower DOT_LOW of the
-# line, is a decimal point; two over each other, one in each half, a colon. One COMMA_TALL times
-# as tall as wide or more that reaches below the line by DOT_MIN of its height is a comma
-# ("1,000"). Anything else there says nothing.
 # A word: marks linked as digits are, but at most WORD_GAP of the taller one's height apart (the
 # space between a word and a number is wider). Its letters are marks read as "not a digit" at
 # LETTER_SURE or more; where they are WORD_LETTERS times as many as its digit readings, a digit
@@ -42,6 +36,12 @@ PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 WORD_GAP = 0.3
 LETTER_SURE = 0.9
 WORD_LETTERS = 1.5
+# A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
+# from DOT_MIN to DOT_MAX of the digits' height across, filling DOT_FILL of its box, standing
+# free in the gap. One at most DOT_ASPECT times as long as wide, in the lower DOT_LOW of the
+# line, is a decimal point; two over each other, one in each half, a colon. One COMMA_TALL times
+# as tall as wide or more that reaches below the line by DOT_MIN of its height is a comma
+# ("1,000"). Anything else there says nothing.
 DOT_MIN = 0.04
 DOT_MAX = 0.3
 DOT_ASPECT = 2.0
@@ -51,7 +51,7 @@ COMMA_TALL = 1.3
 
 
 def right_neighbours(xyxy: np.ndarray, max_gap: float = MAX_GAP) -> np.ndarray:
-    """For each digit, the index of its right neighbour on the same line (at most `max_gap` of
+    """For each mark, the index of its right neighbour on the same line (at most `max_gap` of
     the taller one's height away), or -1."""
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
     height = xyxy[:, 3] - xyxy[:, 1]
