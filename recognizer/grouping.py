@@ -36,6 +36,13 @@ PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 WORD_GAP = 0.3
 LETTER_SURE = 0.9
 WORD_LETTERS = 1.5
+# In a word with a letter read surely, a digit reading at most X_HEIGHT as tall as another of its
+# marks, standing on the same line as that mark (their feet at most BASELINE of its height
+# apart), is a small letter written beside a tall one: the o of "hello" beside its l, the s of
+# "pages" beside its g. A digit stands as tall as a unit's tall letters ("10kg", "5th"), an
+# exponent is raised off the line ("m2"), and a bracket reaches below the line too ("(12)").
+X_HEIGHT = 0.75
+BASELINE = 0.08
 # A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
 # from DOT_MIN to DOT_MAX of the digits' height across, filling DOT_FILL of its box, standing
 # free in the gap. One at most DOT_ASPECT times as long as wide, in the lower DOT_LOW of the
@@ -86,17 +93,25 @@ def punctuation(xyxy: np.ndarray, digit: np.ndarray) -> np.ndarray:
 
 
 def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
-    """Mask of the digit readings (`digits`, a mask) spelled inside a word of letters (see
-    WORD_GAP)."""
+    """Mask of the digit readings (`digits`, a mask) that are letters of a word: spelled inside
+    a word of letters (see WORD_GAP), or small letters beside a tall one (see X_HEIGHT)."""
     letters = (detections.digit == NOT_DIGIT) & (detections.confidence >= LETTER_SURE)
     out = np.zeros(len(detections), bool)
-    if not digits.any() or letters.sum() < 2:
+    if not digits.any() or not letters.any():
         return out
+    height = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+    feet = detections.xyxy[:, 3]
     for chain in lines(detections.xyxy, WORD_GAP):
         word = np.array(chain)
         if len(word) >= 3 and letters[word].sum() >= WORD_LETTERS * digits[word].sum():
             inside = word[1:-1]
             out[inside[digits[inside]]] = True
+        if letters[word].any():
+            read = word[digits[word]]
+            small = (height[read, None] <= X_HEIGHT * height[None, word]) & (
+                np.abs(feet[read, None] - feet[None, word]) <= BASELINE * height[None, word]
+            )
+            out[read[small.any(axis=1)]] = True
     return out
 
 

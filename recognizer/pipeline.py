@@ -438,7 +438,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier, min_confidence)
     digits = is_digit(detections, min_confidence)
-    detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple"
+    detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple", o of "hello"
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
     detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge
     return detection.suppress_nested(detections)

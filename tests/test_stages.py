@@ -1599,6 +1599,17 @@ def test_group_numbers_table(boxes, digits, values):
         ("2 L 3 L 5", []),  # "2+3=5": as many operators as digits
         ("L L  1 L L", []),  # "ab 1cd": a space before the 1 ends the word
         ("l 1 L", []),  # l: read as "not a digit" but not surely, so no letter
+        # A mark ending in "." is 20 px tall on the line (a small letter's height), in "^" 18
+        # px tall raised off it; ( and ) are brackets read surely as no digit, reaching 5 px
+        # above and below the line.
+        ("L L L 0.", [3]),  # "hell0": the o, beside the l's
+        ("0. L", [0]),  # "ok"
+        ("L. L. 0.", []),  # "ano": every mark small, none taller
+        ("0. 0.", []),  # a small number, no letter
+        ("5 L. L", []),  # "5th": as tall as the h
+        ("1 0 L L", []),  # "10kg"
+        ("L 2^", []),  # "m2": the exponent stands off the line
+        ("( 1 2 )", []),  # "(12)": the brackets reach below the line too
     ],
 )
 def test_digits_spelled_inside_words_are_letters(readings, dropped):
@@ -1609,9 +1620,16 @@ def test_digits_spelled_inside_words_are_letters(readings, dropped):
         if token == "_":
             x += 11
             continue
-        boxes.append([x, 0, x + 16, 30])
-        digit.append(NOT_DIGIT if token in "Ll" else int(token))
-        confidence.append(0.6 if token == "l" else 0.99)
+        mark, top, feet = token[0], 0, 30
+        if token.endswith("."):
+            top = 10
+        elif token.endswith("^"):
+            feet = 18
+        elif mark in "()":
+            top, feet = -5, 35
+        boxes.append([x, top, x + 16, feet])
+        digit.append(NOT_DIGIT if mark in "Ll()" else int(mark))
+        confidence.append(0.6 if mark == "l" else 0.99)
         x += 20
     read = batch(boxes, digit=np.array(digit)).replace(confidence=np.float32(confidence))
     digits = read.digit != NOT_DIGIT
@@ -1621,8 +1639,9 @@ def test_digits_spelled_inside_words_are_letters(readings, dropped):
 def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, shipped_model):
     # Lines of two words in italic and script faces, each followed by a written number: the
     # letters that look like digits inside the words (the l of "apple", the i of "price") are
-    # no digits, the numbers all are. Measured on these 4 pages: 47 of 48 digits, and 35 false
-    # digits (53 before `spelled`; what is left is mostly words' first and last letters).
+    # no digits, the numbers all are, and so are small letters beside tall ones (the o of
+    # "yellow"). Measured on these 4 pages: 47 of 48 digits, and 16 false digits (53 before
+    # `spelled`, 35 with only the letters inside words taken for letters).
     words = ["apple", "price", "kitchen", "window", "chapter", "yellow", "market", "river"]
     classifier = Classifier(shipped_model)
     right = false = total = 0
@@ -1655,7 +1674,7 @@ def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, sh
         false += int((box_iou(read.xyxy, np.float32(boxes)).max(axis=1, initial=0) < 0.3).sum())
         total += len(digits)
     assert right >= total - 1, (right, total)
-    assert false <= 44, false
+    assert false <= 26, false
 
 
 @pytest.mark.parametrize(
