@@ -41,6 +41,7 @@ WORD_LETTERS = 1.5
 # apart), is a small letter written beside a tall one: the o of "hello" beside its l, the s of
 # "pages" beside its g. A digit stands as tall as a unit's tall letters ("10kg", "5th"), an
 # exponent is raised off the line ("m2"), and a bracket reaches below the line too ("(12)").
+# Small letters found so count as a word's letters, not its digits, for WORD_LETTERS.
 X_HEIGHT = 0.75
 BASELINE = 0.08
 # A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
@@ -103,15 +104,17 @@ def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
     feet = detections.xyxy[:, 3]
     for chain in lines(detections.xyxy, WORD_GAP):
         word = np.array(chain)
-        if len(word) >= 3 and letters[word].sum() >= WORD_LETTERS * digits[word].sum():
-            inside = word[1:-1]
-            out[inside[digits[inside]]] = True
         if letters[word].any():
             read = word[digits[word]]
             small = (height[read, None] <= X_HEIGHT * height[None, word]) & (
                 np.abs(feet[read, None] - feet[None, word]) <= BASELINE * height[None, word]
             )
             out[read[small.any(axis=1)]] = True
+        # The small letters found count as the word's letters, not as its digits ("hello").
+        spelt, read = letters | out, digits & ~out
+        if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * read[word].sum():
+            inside = word[1:-1]
+            out[inside[digits[inside]]] = True
     return out
 
 

@@ -1604,6 +1604,7 @@ def test_group_numbers_table(boxes, digits, values):
         # above and below the line.
         ("L L L 0.", [3]),  # "hell0": the o, beside the l's
         ("0. L", [0]),  # "ok"
+        ("L L. 1 1 0.", [2, 3, 4]),  # "hello": with its o, more letters than digits
         ("L. L. 0.", []),  # "ano": every mark small, none taller
         ("0. 0.", []),  # a small number, no letter
         ("5 L. L", []),  # "5th": as tall as the h
@@ -1640,7 +1641,7 @@ def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, sh
     # Lines of two words in italic and script faces, each followed by a written number: the
     # letters that look like digits inside the words (the l of "apple", the i of "price") are
     # no digits, the numbers all are, and so are small letters beside tall ones (the o of
-    # "yellow"). Measured on these 4 pages: 47 of 48 digits, and 16 false digits (53 before
+    # "yellow"). Measured on these 4 pages: 47 of 48 digits, and 3 false digits (53 before
     # `spelled`, 35 with only the letters inside words taken for letters).
     words = ["apple", "price", "kitchen", "window", "chapter", "yellow", "market", "river"]
     classifier = Classifier(shipped_model)
@@ -1674,7 +1675,7 @@ def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, sh
         false += int((box_iou(read.xyxy, np.float32(boxes)).max(axis=1, initial=0) < 0.3).sum())
         total += len(digits)
     assert right >= total - 1, (right, total)
-    assert false <= 26, false
+    assert false <= 12, false
 
 
 @pytest.mark.parametrize(
