@@ -36,14 +36,17 @@ PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 WORD_GAP = 0.3
 LETTER_SURE = 0.9
 WORD_LETTERS = 1.5
-# In a word with a letter read surely, a digit reading at most X_HEIGHT as tall as another of its
-# marks, standing on the same line as that mark (their feet at most BASELINE of its height
-# apart), is a small letter written beside a tall one: the o of "hello" beside its l, the s of
-# "pages" beside its g. A digit stands as tall as a unit's tall letters ("10kg", "5th"), an
-# exponent is raised off the line ("m2"), and a bracket reaches below the line too ("(12)").
-# Small letters found so count as a word's letters, not its digits, for WORD_LETTERS.
+# A digit reading at most X_HEIGHT as tall as another mark of its word, standing on the same
+# line as that mark (their feet at most BASELINE of its height apart), and beside a letter read
+# surely of its own size (at most PEER times taller or shorter), is a small letter written
+# beside a tall one: the o of "hello" beside its l, with the e. A digit stands as tall as a
+# unit's tall letters ("10kg", "5th"), an exponent is raised off the line ("m2"), a bracket
+# reaches below the line too ("(12)"), and the digits beside a tall slash or bar have no small
+# letter beside them ("12/03"). Small letters found so count as a word's letters, not its
+# digits, for WORD_LETTERS.
 X_HEIGHT = 0.75
 BASELINE = 0.08
+PEER = 1.4
 # A mark between two digits of a number: a blob of ink (at least half as dark as their strokes)
 # from DOT_MIN to DOT_MAX of the digits' height across, filling DOT_FILL of its box, standing
 # free in the gap. One at most DOT_ASPECT times as long as wide, in the lower DOT_LOW of the
@@ -105,11 +108,13 @@ def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
     for chain in lines(detections.xyxy, WORD_GAP):
         word = np.array(chain)
         if letters[word].any():
-            read = word[digits[word]]
+            read, peers = word[digits[word]], word[letters[word]]
             small = (height[read, None] <= X_HEIGHT * height[None, word]) & (
                 np.abs(feet[read, None] - feet[None, word]) <= BASELINE * height[None, word]
             )
-            out[read[small.any(axis=1)]] = True
+            ratio = height[read, None] / np.maximum(height[None, peers], 1)
+            among = ((ratio >= 1 / PEER) & (ratio <= PEER)).any(axis=1)
+            out[read[small.any(axis=1) & among]] = True
         # The small letters found count as the word's letters, not as its digits ("hello").
         spelt, read = letters | out, digits & ~out
         if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * read[word].sum():

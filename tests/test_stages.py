@@ -1601,10 +1601,11 @@ def test_group_numbers_table(boxes, digits, values):
         ("l 1 L", []),  # l: read as "not a digit" but not surely, so no letter
         # A mark ending in "." is 20 px tall on the line (a small letter's height), in "^" 18
         # px tall raised off it; ( and ) are brackets read surely as no digit, reaching 5 px
-        # above and below the line.
-        ("L L L 0.", [3]),  # "hell0": the o, beside the l's
-        ("0. L", [0]),  # "ok"
+        # above and below the line, and | is a bar read so from 14 px above the line's top.
+        ("L L. L L 0.", [4]),  # "hello": the o, as small as the e, beside the l's
         ("L L. 1 1 0.", [2, 3, 4]),  # "hello": with its o, more letters than digits
+        ("L L L 0.", []),  # "HELL0": no small letter beside the 0
+        ("1 2 | 0 3", []),  # "12/03": a tall slash, and no letter of the digits' size
         ("L. L. 0.", []),  # "ano": every mark small, none taller
         ("0. 0.", []),  # a small number, no letter
         ("5 L. L", []),  # "5th": as tall as the h
@@ -1628,8 +1629,10 @@ def test_digits_spelled_inside_words_are_letters(readings, dropped):
             feet = 18
         elif mark in "()":
             top, feet = -5, 35
+        elif mark == "|":
+            top = -14
         boxes.append([x, top, x + 16, feet])
-        digit.append(NOT_DIGIT if mark in "Ll()" else int(mark))
+        digit.append(NOT_DIGIT if mark in "Ll()|" else int(mark))
         confidence.append(0.6 if mark == "l" else 0.99)
         x += 20
     read = batch(boxes, digit=np.array(digit)).replace(confidence=np.float32(confidence))
