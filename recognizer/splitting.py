@@ -12,6 +12,8 @@
   readings choose the cuts. A mark the model reads whole at SURE is not cut (a word's or a
   doodle's pieces are often strokes read as 1s), unless it is read as "not a digit" and is wide
   enough to be several digits (`several`); and at most CUT_PER_FRAME marks a frame are cut.
+  Nor is a mark as small as a small letter beside a digit on its line (`small_beside_digit`):
+  the m of "10mm" is a letter, and its arches read as 1s and 7s.
 """
 
 import cv2
@@ -19,6 +21,7 @@ import numpy as np
 
 from recognizer.core import Detections
 from recognizer.detection import crop_boxes
+from recognizer.grouping import BASELINE, MAX_GAP, X_HEIGHT
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.preprocessing import ink_to_mnist, scaled_ink
 
@@ -132,6 +135,7 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
     width = candidates.xyxy[:, 2] - candidates.xyxy[:, 0]
     wide = width > SPLIT_ASPECT * np.maximum(candidates.xyxy[:, 3] - candidates.xyxy[:, 1], 1)
     wide &= (candidates.confidence < SURE) | several(candidates)
+    wide &= ~small_beside_digit(candidates)
     wide = nearest_to_digits(candidates, wide, CUT_PER_FRAME)
     if not wide.any():
         return Detections.empty(), np.zeros((0, 4), np.int64)
@@ -145,6 +149,20 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
         return Detections.empty(), np.zeros((0, 4), np.int64)
     pieces = Detections(xyxy=np.array(boxes, np.float32), crops=np.stack(crops))
     return pieces, np.array(origin, np.int64)
+
+
+def small_beside_digit(candidates: Detections) -> np.ndarray:
+    """Mask of the marks at most X_HEIGHT as tall as a mark read as a digit beside them (at
+    most MAX_GAP of its height away), standing on its line (feet within BASELINE of its
+    height): a unit's small letters after a number ("10mm", "5cm", "3am"), not digits."""
+    xyxy = candidates.xyxy
+    height = xyxy[:, 3] - xyxy[:, 1]
+    read = (candidates.digit >= 0) & (candidates.digit != NOT_DIGIT)
+    gap = np.maximum(xyxy[:, None, 0] - xyxy[None, :, 2], xyxy[None, :, 0] - xyxy[:, None, 2])
+    beside = (gap <= MAX_GAP * height[None, :]) & read[None, :]
+    small = height[:, None] <= X_HEIGHT * height[None, :]
+    on_line = np.abs(xyxy[:, None, 3] - xyxy[None, :, 3]) <= BASELINE * height[None, :]
+    return (beside & small & on_line).any(axis=1)
 
 
 def may_be_several(detections: Detections) -> np.ndarray:

@@ -36,6 +36,7 @@ from recognizer.splitting import (
     best_chain,
     resolve,
     several,
+    small_beside_digit,
     split_hypotheses,
 )
 from recognizer.tracking import Tracker
@@ -1679,6 +1680,25 @@ def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, sh
         total += len(digits)
     assert right >= total - 1, (right, total)
     assert false <= 12, false
+
+
+def test_a_small_mark_beside_a_digit_on_its_line_is_not_cut():
+    # A 1 40 px tall; marks read "not a digit": the m of "1mm" (28 px on its line), one raised
+    # off it (an exponent's place), one as tall as the 1, one far from it, one beside a
+    # letter only.
+    marks = batch(
+        [
+            [0, 0, 16, 40],  # the 1
+            [20, 12, 60, 40],  # small, on the line: a letter
+            [20, 0, 60, 20],  # small, raised
+            [64, 0, 104, 40],  # as tall
+            [80, 12, 120, 40],  # small, on the line, but 64 px from the 1
+            [300, 0, 316, 40],  # a letter
+            [320, 12, 360, 40],  # small beside it
+        ],
+        digit=np.array([1, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT]),
+    )
+    assert small_beside_digit(marks).tolist() == [False, True, False, False, False, False, False]
 
 
 @pytest.mark.parametrize(
