@@ -104,23 +104,29 @@ def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
     if not digits.any() or not letters.any():
         return out
     height = detections.xyxy[:, 3] - detections.xyxy[:, 1]
-    feet = detections.xyxy[:, 3]
     for chain in lines(detections.xyxy, WORD_GAP):
         word = np.array(chain)
         if letters[word].any():
             read, peers = word[digits[word]], word[letters[word]]
-            small = (height[read, None] <= X_HEIGHT * height[None, word]) & (
-                np.abs(feet[read, None] - feet[None, word]) <= BASELINE * height[None, word]
-            )
+            small = small_beside(detections.xyxy[read], detections.xyxy[word]).any(axis=1)
             ratio = height[read, None] / np.maximum(height[None, peers], 1)
             among = ((ratio >= 1 / PEER) & (ratio <= PEER)).any(axis=1)
-            out[read[small.any(axis=1) & among]] = True
+            out[read[small & among]] = True
         # The small letters found count as the word's letters, not as its digits ("hello").
-        spelt, read = letters | out, digits & ~out
-        if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * read[word].sum():
+        spelt, numerals = letters | out, digits & ~out
+        if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * numerals[word].sum():
             inside = word[1:-1]
             out[inside[digits[inside]]] = True
     return out
+
+
+def small_beside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) mask: box a[i] (xyxy) is at most X_HEIGHT as tall as box b[j] and stands on its
+    line, their feet at most BASELINE of b[j]'s height apart (a small letter beside a tall
+    one)."""
+    height_a, height_b = a[:, 3] - a[:, 1], b[:, 3] - b[:, 1]
+    feet = np.abs(a[:, None, 3] - b[None, :, 3])
+    return (height_a[:, None] <= X_HEIGHT * height_b[None]) & (feet <= BASELINE * height_b[None])
 
 
 def lines(xyxy: np.ndarray, max_gap: float = MAX_GAP) -> list[list[int]]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from recognizer.core import Detections
 from recognizer.detection import crop_boxes
-from recognizer.grouping import BASELINE, MAX_GAP, X_HEIGHT
+from recognizer.grouping import MAX_GAP, small_beside
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.preprocessing import ink_to_mnist, scaled_ink
 
@@ -135,7 +135,7 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
     width = candidates.xyxy[:, 2] - candidates.xyxy[:, 0]
     wide = width > SPLIT_ASPECT * np.maximum(candidates.xyxy[:, 3] - candidates.xyxy[:, 1], 1)
     wide &= (candidates.confidence < SURE) | several(candidates)
-    wide &= ~small_beside_digit(candidates)
+    wide &= ~small_beside_digit(candidates, wide)
     wide = nearest_to_digits(candidates, wide, CUT_PER_FRAME)
     if not wide.any():
         return Detections.empty(), np.zeros((0, 4), np.int64)
@@ -151,18 +151,20 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
     return pieces, np.array(origin, np.int64)
 
 
-def small_beside_digit(candidates: Detections) -> np.ndarray:
-    """Mask of the marks at most X_HEIGHT as tall as a mark read as a digit beside them (at
-    most MAX_GAP of its height away), standing on its line (feet within BASELINE of its
-    height): a unit's small letters after a number ("10mm", "5cm", "3am"), not digits."""
-    xyxy = candidates.xyxy
-    height = xyxy[:, 3] - xyxy[:, 1]
-    read = (candidates.digit >= 0) & (candidates.digit != NOT_DIGIT)
-    gap = np.maximum(xyxy[:, None, 0] - xyxy[None, :, 2], xyxy[None, :, 0] - xyxy[:, None, 2])
-    beside = (gap <= MAX_GAP * height[None, :]) & read[None, :]
-    small = height[:, None] <= X_HEIGHT * height[None, :]
-    on_line = np.abs(xyxy[:, None, 3] - xyxy[None, :, 3]) <= BASELINE * height[None, :]
-    return (beside & small & on_line).any(axis=1)
+def small_beside_digit(candidates: Detections, among: np.ndarray) -> np.ndarray:
+    """Mask of the candidates `among` (a mask) as small as a small letter beside a candidate
+    read as a digit (`grouping.small_beside`, at most MAX_GAP of its height away): a unit's
+    small letters after a number ("10mm", "5cm", "3am"), not digits."""
+    out = np.zeros(len(candidates), bool)
+    marks = np.nonzero(among)[0]
+    digits = np.nonzero((candidates.digit >= 0) & (candidates.digit != NOT_DIGIT))[0]
+    if not len(marks) or not len(digits):
+        return out
+    a, b = candidates.xyxy[marks], candidates.xyxy[digits]
+    gap = np.maximum(a[:, None, 0] - b[None, :, 2], b[None, :, 0] - a[:, None, 2])
+    beside = gap <= MAX_GAP * (b[:, 3] - b[:, 1])[None]
+    out[marks] = (beside & small_beside(a, b)).any(axis=1)
+    return out
 
 
 def may_be_several(detections: Detections) -> np.ndarray:

@@ -1698,7 +1698,10 @@ def test_a_small_mark_beside_a_digit_on_its_line_is_not_cut():
         ],
         digit=np.array([1, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT]),
     )
-    assert small_beside_digit(marks).tolist() == [False, True, False, False, False, False, False]
+    every = np.ones(len(marks), bool)
+    expected = [False, True, False, False, False, False, False]
+    assert small_beside_digit(marks, every).tolist() == expected
+    assert not small_beside_digit(marks, ~every).any()  # only marks among those asked about
 
 
 @pytest.mark.parametrize(
