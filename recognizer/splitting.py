@@ -13,7 +13,8 @@
   doodle's pieces are often strokes read as 1s), unless it is read as "not a digit" and is wide
   enough to be several digits (`several`); and at most CUT_PER_FRAME marks a frame are cut.
   Nor is a mark as small as a small letter beside a digit on its line (`small_beside_digit`):
-  the m of "10mm" is a letter, and its arches read as 1s and 7s.
+  the m of "10mm" is a letter, and its arches read as 1s and 7s. A piece narrower than its
+  digit is ever written is no reading of it (`too_narrow`).
 """
 
 import cv2
@@ -44,6 +45,11 @@ SEVERAL_JOINT = 0.9
 # At most this many marks a frame are cut, those nearest to a digit: a page of scribbles or of
 # words, each cut into about 6 pieces, would make a frame's pieces many hundreds.
 CUT_PER_FRAME = 24
+# The narrowest each digit 0-9 is written, width over height of its ink: the 1st percentile of
+# MNIST's test digits (a 1, any width). A piece read as a digit but narrower than NARROW_SHARE of
+# that is no such digit: the arches of an m cut apart are read as 7s two thirds as wide as one.
+NARROWEST = np.array([0.6, 0.0, 0.6, 0.5, 0.5, 0.55, 0.5, 0.45, 0.5, 0.4])
+NARROW_SHARE = 0.9
 
 
 def least_ink_near(ink: np.ndarray, expected: float) -> int | None:
@@ -199,6 +205,16 @@ def several(candidates: Detections) -> np.ndarray:
     return nearest_to_digits(candidates, sure, SEVERAL_PER_FRAME)
 
 
+def too_narrow(pieces: Detections) -> np.ndarray:
+    """Mask of the pieces read as a digit narrower than NARROW_SHARE of the narrowest it is
+    written (NARROWEST)."""
+    xyxy = pieces.xyxy
+    aspect = (xyxy[:, 2] - xyxy[:, 0]) / np.maximum(xyxy[:, 3] - xyxy[:, 1], 1)
+    digit = (pieces.digit >= 0) & (pieces.digit < len(NARROWEST))
+    narrowest = np.where(digit, NARROWEST[np.where(digit, pieces.digit, 0)], 0.0)
+    return aspect < NARROW_SHARE * narrowest
+
+
 def digit_confidence(detections: Detections) -> np.ndarray:
     """Confidence of a digit reading; 0 where the reading is "not a digit"."""
     return np.where(detections.digit == NOT_DIGIT, 0.0, detections.confidence)
@@ -239,7 +255,7 @@ def resolve(
         return singles
     keep = np.ones(len(singles), bool)
     chosen = []
-    piece_confidence = digit_confidence(pieces)
+    piece_confidence = np.where(too_narrow(pieces), 0.0, digit_confidence(pieces))
     several = may_be_several(singles) if several is None else several
     whole = np.where(several, np.minimum(singles.confidence, SEVERAL_JOINT), singles.confidence)
     for i in np.unique(origin[:, 0]):
