@@ -27,13 +27,12 @@ confidences beats the mark's reading and the reporting threshold, unless all are
 tall, read weakly, is cut into its two loops.
 """
 
-import cv2
 import numpy as np
 
 from recognizer.core import Detections
 from recognizer.detection import MERGE_GAP, candidates_at, crop_boxes, over_each_other
 from recognizer.preprocessing import ink_to_mnist
-from recognizer.splitting import digit_confidence, ink_in_box, least_ink_near
+from recognizer.splitting import digit_confidence, ink_box, ink_in_box, least_ink_near
 
 JOIN_SURE = 0.9
 JOIN_DIGITS = 3
@@ -101,11 +100,10 @@ def rows_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray, parts: int) -
     boxes, crops = [], []
     for top, bottom in zip(edges[:-1], edges[1:], strict=True):
         piece = ink[top:bottom]
-        px, py, pw, ph = cv2.boundingRect(cv2.compare(piece, 0, cv2.CMP_GT))
-        if pw == 0:
+        row_box = ink_box(piece, (cx0, cy0), (x0, y0 + top), scale)
+        if row_box is None:
             return [], []
-        left, upper = cx0 + (x0 + px) / scale, cy0 + (y0 + top + py) / scale
-        boxes.append([left, upper, left + pw / scale, upper + ph / scale])
+        boxes.append(row_box)
         crops.append(ink_to_mnist(piece))
     return boxes, crops
 

@@ -120,13 +120,31 @@ def pieces_of(gray: np.ndarray, box: np.ndarray, padded: np.ndarray) -> tuple[li
     boxes, crops = [], []
     for a, b in spans:
         piece = ink[:, a:b]
-        px, py, pw, ph = cv2.boundingRect(cv2.compare(piece, 0, cv2.CMP_GT))
-        if pw == 0:
-            px, py, pw, ph = 0, 0, b - a, height
-        left, top = cx0 + (x0 + a + px) / scale, cy0 + (y0 + py) / scale
-        boxes.append([left, top, left + pw / scale, top + ph / scale])
+        whole = (0, 0, b - a, height)  # a piece with no ink: its whole span
+        boxes.append(ink_box(piece, (cx0, cy0), (x0 + a, y0), scale, whole))
         crops.append(ink_to_mnist(piece))
     return boxes, crops, [(a, b, width) for a, b in spans]
+
+
+def ink_box(
+    piece: np.ndarray,
+    crop_origin: tuple,
+    offset: tuple,
+    scale: float,
+    empty: tuple | None = None,
+) -> list | None:
+    """The frame box (xyxy) around the ink of `piece`, a part of a crop (`ink_in_box`) whose
+    top-left corner is `crop_origin` in the frame, lying at `offset` in the crop as scaled by
+    `scale`. A piece with no ink gives the rectangle `empty` (x, y, w, h in the piece), or None."""
+    rect = cv2.boundingRect(cv2.compare(piece, 0, cv2.CMP_GT))
+    if rect[2] == 0:
+        if empty is None:
+            return None
+        rect = empty
+    px, py, pw, ph = rect
+    left = crop_origin[0] + (offset[0] + px) / scale
+    top = crop_origin[1] + (offset[1] + py) / scale
+    return [left, top, left + pw / scale, top + ph / scale]
 
 
 def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detections, np.ndarray]:
