@@ -39,7 +39,7 @@ from recognizer.ahead import Ahead
 from recognizer.classifier import Classifier, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
-from recognizer.grouping import group_numbers, punctuation, spelled
+from recognizer.grouping import brackets, group_numbers, punctuation, spelled
 from recognizer.native import keep_freed_memory
 from recognizer.offload import Offloaded
 from recognizer.orientation import (
@@ -440,6 +440,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     digits = is_digit(detections, min_confidence)
     detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple", o of "hello"
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
+    detections = detections[~brackets(detections)]  # "(40)"
     detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge
     return detection.suppress_nested(detections)
 
