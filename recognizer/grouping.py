@@ -65,14 +65,15 @@ DASH_LONG = 2.5
 DASH_MIN = 0.15
 DASH_MAX = 0.8
 DASH_MIDDLE = 0.4
-# A bracket around a number is read as a 1: "(40)", "(555) 123". A 1 that starts a number and
-# bows out to the left, the middle of its stroke at least BRACKET_BOW of its height left of
-# both its top and its bottom (the ink's centres in BRACKET_BANDS of its height: a 1's flag
-# moves only its top, a slanted 1's middle lies between them), and that reaches above and
+# A bracket around a number is read as a 1: "(40)", "(555) 123", "2(3+4)". A 1 that starts a
+# number and bows out to the left, the middle of its stroke at least BRACKET_BOW of its height
+# left of both its top and its bottom (the ink's centres in BRACKET_BANDS of its height: a 1's
+# flag moves only its top, a slanted 1's middle lies between them), and that reaches above and
 # below the digit after it, BRACKET_REACH of that digit's height taller, is an opening bracket;
-# one that ends a number, bowing out to the right, a closing one. 1.7% of MNIST's training 1s
-# bow left so much and 0.7% right (brackets drawn as arcs: 0.028-0.1), and few of those are
-# also taller than a neighbour at both ends.
+# one that ends a number, bowing out to the right, a closing one. Inside a line, a 1 bowing
+# either way must be so much taller than the digits on both its sides. 1.7% of MNIST's
+# training 1s bow left so much and 0.7% right (brackets drawn as arcs: 0.028-0.1), and few of
+# those are also taller than the digits beside them.
 BRACKET_BOW = 0.025
 BRACKET_REACH = 0.1
 BRACKET_BANDS = ((0.15, 0.3), (0.4, 0.6), (0.7, 0.85))
@@ -137,26 +138,34 @@ def bow(crop: np.ndarray) -> float:
 
 def brackets(detections: Detections) -> np.ndarray:
     """Mask of the digit readings that are brackets around numbers (see BRACKET_BOW): at a
-    line's start or end, or a closing bracket and an opening one side by side, "(40) (02)"."""
+    line's start or end, taller than the digit inside; inside a line, taller than the digits
+    on both sides ("2(3", "4)5"); or a closing bracket and an opening one side by side, each
+    taller than the digit on its outer side ("(40) (02)" read as one line)."""
     out = np.zeros(len(detections), bool)
     xyxy = detections.xyxy
+    bows = {}
 
-    def bracket(chain: list[int], k: int, side: int) -> bool:
-        """Whether mark k of the chain is an opening (side -1) or closing (side 1) bracket."""
-        mark, beside = chain[k], chain[k - side]
+    def covers(mark: int, beside: int) -> bool:
         (_, top, _, bottom), (_, beside_top, _, beside_bottom) = xyxy[mark], xyxy[beside]
         taller = bottom - top >= (1 + BRACKET_REACH) * (beside_bottom - beside_top)
-        covers = taller and top <= beside_top and bottom >= beside_bottom
-        return bool(detections.digit[mark] == 1 and covers) and (
-            side * bow(detections.crops[mark]) >= BRACKET_BOW
-        )
+        return bool(taller and top <= beside_top and bottom >= beside_bottom)
+
+    def bent(mark: int, side: int) -> bool:
+        """Whether a 1 bows out to the left (side -1), to the right (1) or either way (0)."""
+        if detections.digit[mark] != 1:
+            return False
+        if mark not in bows:
+            bows[mark] = bow(detections.crops[mark])
+        return (side * bows[mark] if side else abs(bows[mark])) >= BRACKET_BOW
 
     for chain in lines(xyxy):
-        out[chain[0]] |= bracket(chain, 0, -1)
-        out[chain[-1]] |= bracket(chain, len(chain) - 1, 1)
-        for k in range(1, len(chain) - 2):
-            if bracket(chain, k, 1) and bracket(chain, k + 1, -1):
-                out[chain[k : k + 2]] = True
+        out[chain[0]] |= bent(chain[0], -1) and covers(chain[0], chain[1])
+        out[chain[-1]] |= bent(chain[-1], 1) and covers(chain[-1], chain[-2])
+        for left, mark, right in zip(chain, chain[1:], chain[2:], strict=False):
+            out[mark] |= bent(mark, 0) and covers(mark, left) and covers(mark, right)
+        for left, close, open_, right in zip(chain, chain[1:], chain[2:], chain[3:], strict=False):
+            if bent(close, 1) and bent(open_, -1) and covers(close, left) and covers(open_, right):
+                out[[close, open_]] = True
     return out
 
 

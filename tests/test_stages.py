@@ -1791,14 +1791,17 @@ def test_the_bow_of_a_stroke_tells_a_bracket_from_a_1(mark, side):
     [
         # Marks 30 px tall, 4 px apart ("_": a space, 34 px); ( and ) are brackets read as 1s
         # reaching 5 px above and below the line, or ones 3 px short of it at each end (".");
-        # 1 a 1 with a flag and a foot, as tall as the digits.
+        # 1 a 1 with a flag and a foot, as tall as the digits; "^": as tall as the brackets.
         ("( 4 0 )", [0, 3]),
         ("( 4 0 ) ( 0 2 )", [0, 3, 4, 7]),  # two bracketed numbers read as one line
         ("( 5 5 5 ) _ 1 2 3", [0, 4]),  # a telephone number
         ("4 0 )", [2]),  # "1)": a list's number
         ("1 2 1", []),  # plain 1s at the ends
         ("(. 4 0 ).", []),  # brackets no taller than the digits beside them
-        ("4 ( 0", []),  # an opening bracket inside a number, not after a closing one
+        ("4 ( 0", [1]),  # "2(3": inside a line, taller than the digits on both sides
+        ("4 ) 0", [1]),
+        ("4 ( 8^", []),  # beside a digit as tall as itself
+        ("4 1^ 0", []),  # a tall 1 with a flag does not bow
         (") 4 0 (", []),  # each bowing in, not out
     ],
 )
@@ -1811,7 +1814,7 @@ def test_brackets_around_numbers_are_not_1s(readings, dropped):
         if mark == "_":
             x += 30
             continue
-        top, feet = (-5, 35) if mark in "()" else (0, 30)
+        top, feet = (-5, 35) if mark in "()" or token.endswith("^") else (0, 30)
         if token.endswith("."):
             top, feet = 3, 27
         boxes.append([x, top, x + 16, feet])
