@@ -12,8 +12,9 @@
   readings choose the cuts. A mark the model reads whole at SURE is not cut (a word's or a
   doodle's pieces are often strokes read as 1s), unless it is read as "not a digit" and is wide
   enough to be several digits (`several`); and at most CUT_PER_FRAME marks a frame are cut.
-  Nor is a mark as small as a small letter beside a digit on its line (`small_beside_digit`):
-  the m of "10mm" is a letter, and its arches read as 1s and 7s. A piece narrower than its
+  Nor is a mark as small as a small letter beside a digit on its line, or beside another such
+  mark (`small_beside_digit`): the m of "10mm" or "5cm" is a letter, and its arches read as 1s
+  and 7s. A piece narrower than its
   digit is ever written is no reading of it (`too_narrow`).
 """
 
@@ -179,17 +180,26 @@ def split_hypotheses(gray: np.ndarray, candidates: Detections) -> tuple[Detectio
 
 def small_beside_digit(candidates: Detections, among: np.ndarray) -> np.ndarray:
     """Mask of the candidates `among` (a mask) as small as a small letter beside a candidate
-    read as a digit (`grouping.small_beside`, at most MAX_GAP of its height away): a unit's
-    small letters after a number ("10mm", "5cm", "3am"), not digits."""
+    read as a digit (`grouping.small_beside`), at most MAX_GAP of its height away from it or
+    from another such mark: a unit's small letters after a number ("10mm", "5cm", "3am")."""
     out = np.zeros(len(candidates), bool)
-    marks = np.nonzero(among)[0]
     digits = np.nonzero(is_digit(candidates, 0.0))[0]
-    if not len(marks) or not len(digits):
+    if not among.any() or not len(digits):
         return out
-    a, b = candidates.xyxy[marks], candidates.xyxy[digits]
-    gap = np.maximum(a[:, None, 0] - b[None, :, 2], b[None, :, 0] - a[:, None, 2])
-    beside = gap <= MAX_GAP * (b[:, 3] - b[:, 1])[None]
-    out[marks] = (beside & small_beside(a, b)).any(axis=1)
+    xyxy = candidates.xyxy
+    gap = np.maximum(xyxy[:, None, 0] - xyxy[None, :, 2], xyxy[None, :, 0] - xyxy[:, None, 2])
+    for d in digits:
+        small = small_beside(xyxy, xyxy[d : d + 1])[:, 0]
+        near = gap <= MAX_GAP * (xyxy[d, 3] - xyxy[d, 1])
+        reached = np.zeros(len(candidates), bool)
+        reached[d] = True
+        while True:  # from the digit along its small letters: "5c" then "m"
+            grown = reached | (near[:, reached].any(axis=1) & small)
+            if (grown == reached).all():
+                break
+            reached = grown
+        reached[d] = False
+        out |= reached & among
     return out
 
 

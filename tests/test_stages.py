@@ -1841,23 +1841,24 @@ def test_a_piece_narrower_than_its_digit_is_written_is_no_reading_of_it(seven, e
 
 
 def test_a_small_mark_beside_a_digit_on_its_line_is_not_cut():
-    # A 1 40 px tall; marks read "not a digit": the m of "1mm" (28 px on its line), one raised
-    # off it (an exponent's place), one as tall as the 1, one far from it, one beside a
-    # letter only.
+    # A 1 40 px tall; marks read "not a digit": the m of "1mm" (28 px on its line) and the
+    # second m after it, one raised off it (an exponent's place), one as tall as the 1, one
+    # far from them, one beside a letter only.
     marks = batch(
         [
             [0, 0, 16, 40],  # the 1
             [20, 12, 60, 40],  # small, on the line: a letter
             [20, 0, 60, 20],  # small, raised
-            [64, 0, 104, 40],  # as tall
-            [80, 12, 120, 40],  # small, on the line, but 64 px from the 1
+            [-44, 0, -4, 40],  # as tall, before it
+            [66, 12, 100, 40],  # small, on the line, 6 px after the first letter
+            [160, 12, 200, 40],  # small, on the line, but 60 px from them
             [300, 0, 316, 40],  # a letter
             [320, 12, 360, 40],  # small beside it
         ],
-        digit=np.array([1, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT, NOT_DIGIT]),
+        digit=np.array([1] + [NOT_DIGIT] * 7),
     )
     every = np.ones(len(marks), bool)
-    expected = [False, True, False, False, False, False, False]
+    expected = [False, True, False, False, True, False, False, False]
     assert small_beside_digit(marks, every).tolist() == expected
     assert not small_beside_digit(marks, ~every).any()  # only marks among those asked about
 
@@ -1865,9 +1866,10 @@ def test_a_small_mark_beside_a_digit_on_its_line_is_not_cut():
 def test_a_units_small_letters_beside_a_number_are_not_cut_into_digits(mnist, shipped_model):
     # "10mm", "5cm", "3am": the m after a number, read surely as "not a digit" and wide enough
     # to be touching digits, was cut into its arches, read as 1s and 7s. Measured on these 8
-    # pages: 49 false digits before small marks beside a digit were kept whole, 38 now; 126 of
-    # 192 digits read (127 before too narrow pieces were rejected; most of the rest touch their
-    # unit: a known limit).
+    # pages: 49 false digits before small marks beside a digit were kept whole, 38 while only
+    # those right beside it were (not the m of "cm", after the c), 26 now; 126 of 192 digits
+    # read (127 before too narrow pieces were rejected; most of the rest touch their unit: a
+    # known limit).
     units = ["mm", "cm", "km", "am", "min"]
     fonts = (
         cv2.FONT_HERSHEY_SIMPLEX,
@@ -1907,7 +1909,7 @@ def test_a_units_small_letters_beside_a_number_are_not_cut_into_digits(mnist, sh
         false += int((box_iou(read.xyxy, np.float32(boxes)).max(axis=1, initial=0) < 0.3).sum())
         total += len(digits)
     assert right >= 124, (right, total)
-    assert false <= 43, false
+    assert false <= 31, false
 
 
 @pytest.mark.parametrize(
