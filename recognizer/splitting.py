@@ -14,8 +14,7 @@
   enough to be several digits (`several`); and at most CUT_PER_FRAME marks a frame are cut.
   Nor is a mark as small as a small letter beside a digit on its line, or beside another such
   mark (`small_beside_digit`): the m of "10mm" or "5cm" is a letter, and its arches read as 1s
-  and 7s. A piece narrower than its
-  digit is ever written is no reading of it (`too_narrow`).
+  and 7s. A piece narrower than its digit is ever written is no reading of it (`too_narrow`).
 """
 
 import cv2
