@@ -1795,6 +1795,7 @@ def test_the_bow_of_a_stroke_tells_a_bracket_from_a_1(mark, side):
         ("( 4 0 )", [0, 3]),
         ("( 4 0 ) ( 0 2 )", [0, 3, 4, 7]),  # two bracketed numbers read as one line
         ("( 5 5 5 ) _ 1 2 3", [0, 4]),  # a telephone number
+        ("( 5 5 5 ) 1 2 3", [0, 4]),  # written without the space
         ("4 0 )", [2]),  # "1)": a list's number
         ("1 2 1", []),  # plain 1s at the ends
         ("(. 4 0 ).", []),  # brackets no taller than the digits beside them
