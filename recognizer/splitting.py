@@ -186,20 +186,23 @@ def small_beside_digit(candidates: Detections, among: np.ndarray) -> np.ndarray:
     if not among.any() or not len(digits):
         return out
     xyxy = candidates.xyxy
-    gap = np.maximum(xyxy[:, None, 0] - xyxy[None, :, 2], xyxy[None, :, 0] - xyxy[:, None, 2])
-    for d in digits:
-        small = small_beside(xyxy, xyxy[d : d + 1])[:, 0]
+    small = small_beside(xyxy, xyxy[digits])  # (candidates, digits)
+    for k in np.flatnonzero((small & among[:, None]).any(axis=0)):
+        d = digits[k]
+        # The digit and the marks small beside it, each linked to those near it.
+        marks = np.concatenate([[d], np.flatnonzero(small[:, k])])
+        box = xyxy[marks]
+        gap = np.maximum(box[:, None, 0] - box[None, :, 2], box[None, :, 0] - box[:, None, 2])
         near = gap <= MAX_GAP * (xyxy[d, 3] - xyxy[d, 1])
-        reached = np.zeros(len(candidates), bool)
-        reached[d] = True
+        reached = np.zeros(len(marks), bool)
+        reached[0] = True
         while True:  # from the digit along its small letters: "5c" then "m"
-            grown = reached | (near[:, reached].any(axis=1) & small)
+            grown = reached | near[:, reached].any(axis=1)
             if (grown == reached).all():
                 break
             reached = grown
-        reached[d] = False
-        out |= reached & among
-    return out
+        out[marks[1:][reached[1:]]] = True
+    return out & among
 
 
 def may_be_several(detections: Detections) -> np.ndarray:
