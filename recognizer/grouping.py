@@ -143,6 +143,7 @@ def brackets(detections: Detections) -> np.ndarray:
     taller than the digit on its outer side ("(40) (02)" read as one line)."""
     out = np.zeros(len(detections), bool)
     xyxy = detections.xyxy
+    ones = detections.digit == 1
     bows = {}
 
     def covers(mark: int, beside: int) -> bool:
@@ -152,20 +153,21 @@ def brackets(detections: Detections) -> np.ndarray:
 
     def bent(mark: int, side: int) -> bool:
         """Whether a 1 bows out to the left (side -1), to the right (1) or either way (0)."""
-        if detections.digit[mark] != 1:
-            return False
         if mark not in bows:
             bows[mark] = bow(detections.crops[mark])
         return (side * bows[mark] if side else abs(bows[mark])) >= BRACKET_BOW
 
+    # Cheapest first: a 1, then taller than its neighbours, and only then its bow measured.
     for chain in lines(xyxy):
-        out[chain[0]] |= bent(chain[0], -1) and covers(chain[0], chain[1])
-        out[chain[-1]] |= bent(chain[-1], 1) and covers(chain[-1], chain[-2])
+        first, last = chain[0], chain[-1]
+        out[first] |= ones[first] and covers(first, chain[1]) and bent(first, -1)
+        out[last] |= ones[last] and covers(last, chain[-2]) and bent(last, 1)
         for left, mark, right in zip(chain, chain[1:], chain[2:], strict=False):
-            out[mark] |= bent(mark, 0) and covers(mark, left) and covers(mark, right)
+            if ones[mark] and covers(mark, left) and covers(mark, right):
+                out[mark] |= bent(mark, 0)
         for left, close, open_, right in zip(chain, chain[1:], chain[2:], chain[3:], strict=False):
-            if bent(close, 1) and bent(open_, -1) and covers(close, left) and covers(open_, right):
-                out[[close, open_]] = True
+            if ones[close] and ones[open_] and covers(close, left) and covers(open_, right):
+                out[[close, open_]] |= bent(close, 1) and bent(open_, -1)
     return out
 
 
