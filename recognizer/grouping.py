@@ -29,13 +29,18 @@ MAX_HEIGHT_RATIO = 1.8
 PUNCTUATION = 0.4
 PUNCTUATION_GAP = 0.6  # beside: at most this far from the digit, of its height
 # A word: marks linked as digits are, but at most WORD_GAP of the taller one's height apart (the
-# space between a word and a number is wider). Its letters are marks read as "not a digit" at
-# LETTER_SURE or more; where they are WORD_LETTERS times as many as its digit readings, a digit
-# reading with a mark on either side is a letter of it. One at the word's start or end is kept:
-# "10cm", "$20", "A4", "km2".
-WORD_GAP = 0.3
+# space between a word and a number is wider; handwritten letters stand up to about that far
+# apart). Its letters are marks read as "not a digit" at LETTER_SURE or more; where they are
+# WORD_LETTERS times as many as its digit readings, a digit reading with a mark on either side
+# is a letter of it. One at the word's start or end is kept: "10cm", "$20", "A4", "km2". Where
+# they are fewer, but still BETWEEN_LETTERS times as many, a digit reading with a letter
+# somewhere before and after it in the word is a letter: the i and l of "milk", read as 1s
+# beside its m and k. Not so in "2+3=5", where the signs, read as letters, are fewer, nor
+# between brackets or bars BRACKET_REACH taller than the digits ("(12)").
+WORD_GAP = 0.38
 LETTER_SURE = 0.9
 WORD_LETTERS = 1.5
+BETWEEN_LETTERS = 0.7
 # A digit reading at most X_HEIGHT as tall as another mark of its word, standing on the same
 # line as that mark (their feet at most BASELINE of its height apart), and beside a letter read
 # surely of its own size (at most PEER times taller or shorter), is a small letter written
@@ -173,7 +178,8 @@ def brackets(detections: Detections) -> np.ndarray:
 
 def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
     """Mask of the digit readings (`digits`, a mask) that are letters of a word: spelled inside
-    a word of letters (see WORD_GAP), or small letters beside a tall one (see X_HEIGHT)."""
+    a word of letters or between its letters (see WORD_GAP), or small letters beside a tall one
+    (see X_HEIGHT)."""
     letters = (detections.digit == NOT_DIGIT) & (detections.confidence >= LETTER_SURE)
     out = np.zeros(len(detections), bool)
     if not digits.any() or not letters.any():
@@ -192,6 +198,12 @@ def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
         if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * numerals[word].sum():
             inside = word[1:-1]
             out[inside[digits[inside]]] = True
+        elif spelt[word].sum() >= BETWEEN_LETTERS * numerals[word].sum():
+            tallest = height[word[numerals[word]]].max(initial=0)
+            beside = spelt[word] & (height[word] <= (1 + BRACKET_REACH) * tallest)
+            before = np.cumsum(beside) - beside  # letters left of each mark
+            after = beside.sum() - before - beside
+            out[word[numerals[word] & (before > 0) & (after > 0)]] = True
     return out
 
 

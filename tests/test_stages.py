@@ -1600,6 +1600,8 @@ def test_group_numbers_table(boxes, digits, values):
         ("1 0 L L", []),  # "10cm": the number starts the word
         ("L L 2", []),  # "km2": ends it
         ("L 2 L", [1]),  # "a2b"
+        ("L 1 1 L", [1, 2]),  # "milk": as many letters as digits, the i and l between them
+        ("1 0 L 1 0 L 2 0", []),  # "10+10=20": fewer signs than digits
         ("L 1 1 0", []),  # "he11o" read h, 1, 1, 0: more digits than letters
         ("2 L 3 L 5", []),  # "2+3=5": as many operators as digits
         ("L L  1 L L", []),  # "ab 1cd": a space before the 1 ends the word
@@ -1725,7 +1727,7 @@ def test_a_page_of_words_and_numbers_reads_the_numbers_not_the_letters(mnist, sh
     # Lines of two words in italic and script faces, each followed by a written number: the
     # letters that look like digits inside the words (the l of "apple", the i of "price") are
     # no digits, the numbers all are, and so are small letters beside tall ones (the o of
-    # "yellow"). Measured on these 4 pages: 47 of 48 digits, and 3 false digits (53 before
+    # "yellow"). Measured on these 4 pages: 47 of 48 digits, and 6 false digits (53 before
     # `spelled`, 35 with only the letters inside words taken for letters).
     words = ["apple", "price", "kitchen", "window", "chapter", "yellow", "market", "river"]
     classifier = Classifier(shipped_model)
@@ -1868,9 +1870,9 @@ def test_a_units_small_letters_beside_a_number_are_not_cut_into_digits(mnist, sh
     # "10mm", "5cm", "3am": the m after a number, read surely as "not a digit" and wide enough
     # to be touching digits, was cut into its arches, read as 1s and 7s. Measured on these 8
     # pages: 49 false digits before small marks beside a digit were kept whole, 38 while only
-    # those right beside it were (not the m of "cm", after the c), 26 now; 126 of 192 digits
-    # read (127 before too narrow pieces were rejected; most of the rest touch their unit: a
-    # known limit).
+    # those right beside it were (not the m of "cm", after the c), 26 while only digit readings
+    # with more letters in their word were letters, 20 now; 125 of 192 digits read (126 and 127
+    # before; most of the rest touch their unit: a known limit).
     units = ["mm", "cm", "km", "am", "min"]
     fonts = (
         cv2.FONT_HERSHEY_SIMPLEX,
@@ -1909,8 +1911,8 @@ def test_a_units_small_letters_beside_a_number_are_not_cut_into_digits(mnist, sh
         right += int(read_right_mask(np.float32(boxes), np.array(digits), read).sum())
         false += int((box_iou(read.xyxy, np.float32(boxes)).max(axis=1, initial=0) < 0.3).sum())
         total += len(digits)
-    assert right >= 124, (right, total)
-    assert false <= 31, false
+    assert right >= 123, (right, total)
+    assert false <= 25, false
 
 
 @pytest.mark.parametrize(
