@@ -16,7 +16,6 @@ from recognizer.detection import (
     Steps,
     crop_boxes,
     downscale,
-    erase_lines,
     find_boxes,
     find_candidates,
     merge_pieces,
@@ -26,6 +25,7 @@ from recognizer.detection import (
 )
 from recognizer.grouping import group_numbers
 from recognizer.joining import stacked_cuts
+from recognizer.lines import erase_lines
 from recognizer.modelfiles import NOT_DIGIT
 from recognizer.orientation import ORIENTATIONS, boxes_back, numbers_back, turned, turned_crops
 from recognizer.pipeline import DEFAULT_MIN_CONFIDENCE, detect, recognize
