@@ -194,16 +194,17 @@ def spelled(detections: Detections, digits: np.ndarray) -> np.ndarray:
             among = ((ratio >= 1 / PEER) & (ratio <= PEER)).any(axis=1)
             out[read[small & among]] = True
         # The small letters found count as the word's letters, not as its digits ("hello").
-        spelt, numerals = letters | out, digits & ~out
-        if len(word) >= 3 and spelt[word].sum() >= WORD_LETTERS * numerals[word].sum():
+        spelt, numerals = letters[word] | out[word], digits[word] & ~out[word]
+        count = spelt.sum()
+        if len(word) >= 3 and count >= WORD_LETTERS * numerals.sum():
             inside = word[1:-1]
             out[inside[digits[inside]]] = True
-        elif spelt[word].sum() >= BETWEEN_LETTERS * numerals[word].sum():
-            tallest = height[word[numerals[word]]].max(initial=0)
-            beside = spelt[word] & (height[word] <= (1 + BRACKET_REACH) * tallest)
+        elif count >= 2 and numerals.any() and count >= BETWEEN_LETTERS * numerals.sum():
+            tallest = height[word[numerals]].max()
+            beside = spelt & (height[word] <= (1 + BRACKET_REACH) * tallest)
             before = np.cumsum(beside) - beside  # letters left of each mark
             after = beside.sum() - before - beside
-            out[word[numerals[word] & (before > 0) & (after > 0)]] = True
+            out[word[numerals & (before > 0) & (after > 0)]] = True
     return out
 
 
