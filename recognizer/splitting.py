@@ -39,10 +39,11 @@ SURE = 0.999  # a candidate read at least this confidently is not cut (`split_hy
 # ... unless it was read as "not a digit" and is this much wider than tall: a run of touching
 # digits is not one digit, so the model rejects it whole. Such a mark is cut when it is one of
 # the SEVERAL_PER_FRAME nearest to a digit (a page of words has a hundred of them), and a split
-# of it wins from SEVERAL_JOINT, however surely it was read whole.
+# of it wins from SEVERAL_JOINT (the default reporting threshold), however surely it was read
+# whole. From 0.9, a run of touching digits with one of them read at 0.6-0.9 stayed unread.
 SEVERAL_ASPECT = 1.5
 SEVERAL_PER_FRAME = 8
-SEVERAL_JOINT = 0.9
+SEVERAL_JOINT = 0.6
 # At most this many marks a frame are cut, those nearest to a digit: a page of scribbles or of
 # words, each cut into about 6 pieces, would make a frame's pieces many hundreds.
 CUT_PER_FRAME = 24
