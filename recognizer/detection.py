@@ -142,7 +142,10 @@ SIDE_GAP = 0.1  # ... at most this far away (of the neighbour's height), merges 
 SIDE_MIN = 0.3  # ... if at least this share of its height (a 4's arm), or flatter but ...
 SIDE_TOP = 0.33  # ... in its top third (a 7's bar): not a minus or equals sign before a digit
 HANG = 0.4  # a stem reaching below a piece beside it by this share of its height is its stem
-SPECK = 0.15  # a piece no larger than this share of another's height is a speck, not a piece
+# Pieces of one digit are of its scale: the longer side of the smaller at least this share of
+# the larger's (a 5's hat is as wide as half the 5 is tall). Not so a speck beside a digit, nor a
+# digit beside a mark many times its size whose box reaches over it (a pen on the page).
+PIECE_SCALE = 0.2
 REGROUP_ROUNDS = 2  # times a merged group turned down is judged again without some pieces
 # Candidates a frame keeps, tallest first: each costs 0.1-0.5 ms to cut and read, so a video frame
 # of text or texture is bounded; a photo of a page may hold hundreds of digits.
@@ -499,10 +502,10 @@ def merge_groups(
     hang &= b[..., 3] - a[..., 3] >= HANG * h_a
     hang &= union_w <= MAX_ASPECT * (bottom - top)
     close |= side | side.T | hang | hang.T
-    # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it.
-    w_a = a[..., 2] - a[..., 0]
-    speck = np.maximum(w_a, h_a) <= SPECK * h_b
-    close &= ~speck & ~speck.T
+    # A speck (a dot of dot-grid paper, a fleck of dirt) is no piece of a digit beside it, nor
+    # is a digit a piece of a pen lying on the page, many times its size.
+    extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    close &= np.minimum.outer(extent, extent) >= PIECE_SCALE * np.maximum.outer(extent, extent)
     if shape is not None:
         h, w = shape
         edge = (boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= w) | (boxes[:, 3] >= h)
