@@ -266,6 +266,18 @@ def test_a_phones_video_stored_sideways_is_read_upright(scene_video, tmp_path):
     assert readings_f1(read_jsonl(log), read_truth(truth_path)) >= 0.9
 
 
+def test_a_video_filmed_upright_by_a_phone_is_read(mnist, tmp_path):
+    # Frames taller than wide (a phone held upright): sizes are judged against the shorter side.
+    spec = SceneSpec((720, 1280), frames=8, digits=12, digit_height=(0.03, 0.08), seed=31)
+    video = tmp_path / "upright.mp4"
+    truth = write_sample(spec, mnist["x_test"], mnist["y_test"], video)
+    out, log = tmp_path / "annotated.mp4", tmp_path / "upright.jsonl"
+    result = recognizer_cli("run", str(video), "-o", str(out), "--jsonl", str(log), "--no-display")
+    assert result.returncode == 0, result.stderr
+    assert count_frames(out) == (8, (720, 1280))
+    assert readings_f1(read_jsonl(log), read_truth(truth)) >= 0.95
+
+
 MP4_PARENTS = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 
 
