@@ -437,6 +437,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     pieces = classifier.classify(pieces) if len(pieces) else pieces
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier, min_confidence)
+    detections = detections[~deskew.too_wide(detections)]  # a notebook's coil read as a 0
     digits = is_digit(detections, min_confidence)
     detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple", o of "hello"
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
