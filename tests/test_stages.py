@@ -697,6 +697,15 @@ def frame_read_right(bgr: np.ndarray, boxes, digits, classifier) -> int:
     return int(read_right_mask(np.float32(boxes), np.asarray(digits), read).sum())
 
 
+def read_on_page(bgr: np.ndarray, boxes, digits, classifier) -> tuple[np.ndarray, int]:
+    """A BGR video frame read whole: which true digits (boxes, digits) are read right, and how
+    many readings lie over none of them (IoU under 0.1: other things read as digits)."""
+    read = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
+    boxes = np.float32(boxes)
+    other = int((box_iou(read.xyxy, boxes).max(axis=1) < 0.1).sum()) if len(read) else 0
+    return read_right_mask(boxes, np.asarray(digits), read), other
+
+
 def read_right(gray, boxes, digits, classifier) -> float:
     return float(
         np.mean(read_right_mask(boxes, digits, classifier.classify(find_candidates(gray))))
@@ -2092,10 +2101,10 @@ def test_a_pen_lying_on_the_page_does_not_take_the_digits_near_it(mnist, shipped
     classifier = Classifier(shipped_model)
     clear = read = 0
     for seed in range(16):
-        bgr, boxes, digits, away = page_with_a_pen(mnist, seed)
-        found = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
+        *page, away = page_with_a_pen(mnist, seed)
+        right, _ = read_on_page(*page, classifier)
         clear += int(away.sum())
-        read += int(read_right_mask(boxes[away], digits[away], found).sum())
+        read += int(right[away].sum())
     assert read >= clear - 2, (read, clear)
 
 
@@ -2139,17 +2148,16 @@ def page_with_a_writing_hand(
 
 def test_a_hand_writing_on_the_page_leaves_the_digits_beside_it(mnist, shipped_model):
     # The hand is a large mark a little darker than the paper, the pen a long dark stroke; the
-    # digits clear of them are read (125 of 125 on these
-    # 12 pages), and little else is (4 other readings: the pen as a 1, the hand's edge).
+    # digits clear of them are read (125 of 125 on these 12 pages), and little else is (4 other
+    # readings: the pen as a 1, the hand's edge).
     classifier = Classifier(shipped_model)
     clear = read = other = 0
     for seed in range(12):
-        bgr, boxes, digits, away = page_with_a_writing_hand(mnist, seed)
-        found = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
+        *page, away = page_with_a_writing_hand(mnist, seed)
+        right, others = read_on_page(*page, classifier)
         clear += int(away.sum())
-        read += int(read_right_mask(boxes[away], digits[away], found).sum())
-        if len(found):
-            other += int((box_iou(found.xyxy, boxes).max(axis=1) < 0.1).sum())
+        read += int(right[away].sum())
+        other += others
     assert read >= clear - 3 and other <= 6, (read, clear, other)
 
 
@@ -2184,11 +2192,9 @@ def test_digits_on_brown_gray_or_flecked_paper_are_read(mnist, shipped_model):
     for kind in ("kraft", "recycled", "newsprint", "cardboard"):
         read = other = 0
         for seed in range(3):
-            bgr, boxes, digits = other_paper(mnist, kind, seed)
-            found = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
-            read += int(read_right_mask(boxes, np.array(digits), found).sum())
-            if len(found):
-                other += int((box_iou(found.xyxy, boxes).max(axis=1) < 0.1).sum())
+            right, others = read_on_page(*other_paper(mnist, kind, seed), classifier)
+            read += int(right.sum())
+            other += others
         assert read >= 34 and other <= 1, (kind, read, other)
 
 
@@ -2215,9 +2221,7 @@ def test_a_spiral_notebooks_flat_coils_are_not_read_as_zeros(mnist, shipped_mode
     classifier = Classifier(shipped_model)
     read = other = 0
     for seed in range(3):
-        bgr, boxes, digits = spiral_notebook_page(mnist, seed)
-        found = recognize(detect(Frame(0, 0.0, bgr)), classifier, DEFAULT_MIN_CONFIDENCE)
-        read += int(read_right_mask(boxes, np.array(digits), found).sum())
-        if len(found):
-            other += int((box_iou(found.xyxy, boxes).max(axis=1) < 0.1).sum())
+        right, others = read_on_page(*spiral_notebook_page(mnist, seed), classifier)
+        read += int(right.sum())
+        other += others
     assert read >= 34 and other <= 6, (read, other)
