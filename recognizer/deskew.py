@@ -124,15 +124,18 @@ def upright_crop(
 def foreshortening(detections: Detections, among: np.ndarray | None = None) -> float:
     """How many times taller the digits of the frame (`detections`, read; only those `among`,
     a mask, if given) are drawn than they show, from those read surely against ASPECT; 1 if
-    too few are."""
+    too few are. Readings WIDEST times as wide as tall or more are no digits (`too_wide`) and
+    tell nothing (a page of flat coils read as 0s would look squashed)."""
+    xyxy = detections.xyxy
+    width, height = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
     sure = (detections.confidence >= FORESHORTENING_SURE) & (detections.digit < len(ASPECT))
+    sure &= width < WIDEST * height
     if among is not None:
         sure &= among
     sure[sure] = ~np.isnan(np.take(ASPECT, detections.digit[sure]))
     if np.count_nonzero(sure) < FORESHORTENING_DIGITS:
         return 1.0
-    xyxy = detections.xyxy[sure]
-    shown = (xyxy[:, 3] - xyxy[:, 1]) / np.maximum(xyxy[:, 2] - xyxy[:, 0], 1)
+    shown = height[sure] / np.maximum(width[sure], 1)
     return float(np.median(np.take(ASPECT, detections.digit[sure]) / shown))
 
 
@@ -277,9 +280,8 @@ def straighten(
 
 def too_wide(detections: Detections) -> np.ndarray:
     """Mask of the digit readings WIDEST times as wide as tall or more, once the frame is seen
-    square-on: a page seen from a low angle, squashed (`foreshortening`, told by the readings
-    narrower than that), widens its digits."""
+    square-on: a page seen from a low angle, squashed (`foreshortening`), widens its digits."""
     width = detections.xyxy[:, 2] - detections.xyxy[:, 0]
     height = detections.xyxy[:, 3] - detections.xyxy[:, 1]
-    stretch = max(1.0, foreshortening(detections, width < WIDEST * height))
+    stretch = max(1.0, foreshortening(detections))
     return (detections.digit != NOT_DIGIT) & (width >= WIDEST * stretch * height)
