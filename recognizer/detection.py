@@ -51,6 +51,9 @@ from recognizer.preprocessing import quantiles_u8, square, to_mnist
 DETECT_MAX_SIDE = 640  # detect on a downscaled copy when the frame is larger (video, camera)
 FINE_DETECT_MAX_SIDE = 2048  # the fine pass, for digits too small for that copy (`find_boxes`)
 FINE_OVERLAP = 1.5  # ... and up to this many times the first pass's smallest (`small_boxes`)
+# A copy this many times smaller or more is taken from the frame with its ink widened first by
+# a minimum filter half as wide: a pen's line a pixel or two wide keeps its darkness (`downscale`).
+WIDEN_INK_FROM = 4
 # Size limits are relative to the frame's shorter side up to this many pixels (a webcam frame's);
 # on a larger detection copy (a still) the smallest digit stays MIN_HEIGHT_FRACTION of it.
 SIZE_REFERENCE_PX = 480
@@ -186,11 +189,24 @@ RULING_EVERY = 10
 
 
 def downscale(gray: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, float]:
-    """A copy whose longer side is at most `max_side`, and the factor back to full size."""
+    """A copy whose longer side is at most `max_side`, and the factor back to full size.
+
+    Averaged down by 6 (a 12 MP photo), a ballpoint's 3 px line is half a pixel wide at half
+    its contrast: a large digit written with it was too faint, or filled too little of its box,
+    to be a candidate. From WIDEN_INK_FROM times smaller (frames 2560 px long and more, and the
+    smaller copies of `large_boxes` and `filling_boxes`), a minimum filter `factor / 2` wide
+    first keeps such lines near full contrast (the boxes found grow by about as many pixels).
+    On 24 photos of 360 thin-pen digits, 303 were read before and 324 now. A filter as wide
+    as `factor`, from 1080p on, read 334 but closed the gaps between small digits of numbers
+    in 1080p video (recall 0.889 -> 0.809).
+    """
     h, w = gray.shape
     factor = max(h, w) / max_side
     if factor <= 1:
         return gray, 1.0
+    if factor >= WIDEN_INK_FROM:
+        reach = int(factor // 2)
+        gray = cv2.erode(gray, np.ones((reach, reach), np.uint8))
     small = cv2.resize(gray, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
     return small, factor
 
