@@ -79,6 +79,8 @@ MIN_ASPECT, MAX_ASPECT = 0.04, 1.6  # width / height of one digit
 MAX_TOUCHING_ASPECT = 3.2  # up to three touching digits, split later by `splitting`
 MIN_FILL, MAX_FILL = 0.06, 0.85  # ink pixels / box area (a thin 1 may fill its box: see below)
 LARGE_FILL_PX = 6.0  # ... or, if less, this many pixels over the box's height (a pen's width)
+SPARSE_FILL_PX = 3.0  # ... or down to this many (a thin pen's large digit), if no more than ...
+SPARSE_RING_INK = 0.01  # ... this share of the ring around the box is ink (`Judge.alone`)
 THIN_ASPECT = 0.35  # boxes narrower than this are strokes; any fill is fine
 MIN_CONTRAST = 40.0  # gray levels between paper and ink around a candidate ...
 FAINT_CONTRAST = 22.0  # ... or this many (light pencil, a washed-out image), if that is ...
@@ -882,15 +884,34 @@ class Judge:
         fill = ink / np.maximum(w * h, 1)
         thin = aspect < THIN_ASPECT
         # A thin pen's large digit fills less of its box: its strokes are as wide at any size.
-        keep &= (fill >= np.minimum(MIN_FILL, LARGE_FILL_PX / np.maximum(h, 1))) & (
-            (fill <= MAX_FILL) | thin
-        )
+        dense = fill >= np.minimum(MIN_FILL, LARGE_FILL_PX / np.maximum(h, 1))
+        sparse = ~dense & (fill >= np.minimum(MIN_FILL, SPARSE_FILL_PX / np.maximum(h, 1)))
+        keep &= (dense | sparse) & ((fill <= MAX_FILL) | thin)
+        for i in np.flatnonzero(keep & sparse):
+            keep[i] = self.alone(boxes[i], ink[i])
         stats = np.zeros((len(boxes), 2))
         for i in np.flatnonzero(keep):
             stats[i] = ink_contrast_and_surround(self.smooth, boxes[i])
         keep &= (stats[:, 0] >= MIN_CONTRAST) | self.faint(boxes, stats[:, 0], keep)
         keep[keep] = self.paper_around(boxes[keep], stats[keep, 1])
         return keep
+
+    def alone(self, box: np.ndarray, ink: int) -> bool:
+        """Whether a mark's ink ends inside its box: at most SPARSE_RING_INK of the ring around
+        it is ink.
+
+        The thinnest marks for their size, under LARGE_FILL_PX, are a thin pen's large digits
+        (a slanted 1 or 7, an open 0, in a 12 MP photo) and pieces of longer lines: a crease
+        in the paper, whose dashes are as sparse as a slanted 1. A line runs on through the
+        ring; a digit has paper there. Measured: 24 thin-pen photos, 324 -> 333 of 360 read;
+        candidates on 24 more, 254 -> 273 of 288. On 6 pages with 3 creases, 1 false digit as
+        before; 3 without this check.
+        """
+        x0, y0, x1, y1 = (int(v) for v in box)
+        rx0, ry0, rx1, ry1 = ring_window(x0, y0, x1, y1, self.mask.shape)
+        ring_ink = area_sums(self.integral, rx0, ry0, rx1, ry1) // 255 - ink
+        ring_area = (rx1 - rx0) * (ry1 - ry0) - (x1 - x0) * (y1 - y0)
+        return ring_ink <= SPARSE_RING_INK * max(ring_area, 1)
 
     def faint(self, boxes: np.ndarray, contrast: np.ndarray, among: np.ndarray) -> np.ndarray:
         """Mask of the boxes `among` that are faint writing: FAINT_CONTRAST to MIN_CONTRAST gray

@@ -148,9 +148,9 @@ def test_stills_find_the_small_digits_of_a_large_photo(mnist):
 def test_stills_find_large_digits_written_with_a_thin_pen(mnist):
     # A 12 MP photo of digits 14-21% of its height written with a 3-5 px pen. Averaged down to
     # the 640-px copy such a line was half a pixel wide at half its contrast, too faint or too
-    # sparse in its box to be a candidate. Measured on these 6 pages: 66 of 72 found (62
-    # before the copy kept thin lines dark); on 24 pages 254 of 288 (237). What is left is
-    # mostly a straight slanted 1 or 7, as sparse in its box as a crease in the paper.
+    # sparse in its box to be a candidate. Measured on these 6 pages: 69 of 72 found; 62
+    # before the copy kept thin lines dark, 66 before sparser marks were taken where their ink
+    # ends in their box (a slanted 1 or 7, an open 0). On 24 pages: 273 of 288 (237, 254).
     covered = []
     for seed in range(6):
         rng = np.random.default_rng(seed)
@@ -165,7 +165,30 @@ def test_stills_find_large_digits_written_with_a_thin_pen(mnist):
         page = cv2.GaussianBlur(page, (0, 0), 1.2) + rng.normal(0, 4, page.shape)
         found = find_candidates(np.clip(page, 0, 255).astype(np.uint8), still=True)
         covered += list((box_iou(np.float32(boxes), found.xyxy) >= 0.4).any(axis=1))
-    assert sum(covered) >= 65
+    assert sum(covered) >= 68
+
+
+def test_the_dashes_of_a_long_line_are_not_taken_as_sparse_digits():
+    # A crease or a faint ruled line broken into dashes as long as digits: a dash is as sparse
+    # in its box as a thin pen's slanted 1, but its line runs on through the ring around it.
+    # Measured on these 12 pages: 68 candidates (67 before sparse marks were taken at all; 79
+    # without looking at the ring).
+    found = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        page = np.full((480, 640, 3), 228, np.float32)
+        for _ in range(4):
+            angle = rng.uniform(0.5, 1.1) * rng.choice([-1, 1])
+            step = np.array([np.cos(angle), np.sin(angle)])
+            centre = np.array([rng.uniform(200, 440), rng.uniform(150, 330)])
+            t = -400.0
+            while t < 400:
+                dash = rng.uniform(60, 110)
+                a, b = (tuple(int(v) for v in centre + step * u) for u in (t, t + dash))
+                cv2.line(page, a, b, (195, 195, 195), 2, cv2.LINE_AA)
+                t += dash + rng.uniform(2, 6)
+        found += len(find_candidates(photographed(page, rng)))
+    assert found <= 72
 
 
 def test_stills_find_digits_at_the_first_passs_size_limit(mnist):
