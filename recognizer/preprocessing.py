@@ -9,7 +9,7 @@ light paper, under uneven light, with any stroke width. `to_mnist` does, in orde
   crosses the digit; faint paper texture is cut off;
 - with the digit's box given: a ruled line that runs through the whole crop (a notebook's line
   the digit stands on) is taken out, the strokes written on it kept, and then the ink around
-  the box (a neighbour's);
+  the box and the pieces mostly outside it (a neighbour's, leaning into it);
 - stroke normalization: a thin pen stroke on a large digit would shrink to a hair at 20 px, so
   strokes thinner than MNIST's (relative to the digit size) are thickened before scaling;
 - fitting into MNIST_BOX and centring by centre of mass in MNIST_SIZE.
@@ -38,6 +38,8 @@ INK_SATURATION = 0.7
 PEAK_OF_MAX = 0.75
 # Ink below this fraction of the crop's strongest ink is paper texture or shadow, not ink.
 INK_FLOOR = 0.25
+# A piece of ink with less than this share of it inside a digit's box is a neighbour's.
+NEIGHBOUR_INSIDE = 0.5
 # ... and ink below this multiple of the paper's own median "ink" is camera noise: without it a
 # noisy, low-contrast crop comes out as a digit on a gray square.
 NOISE_FLOOR = 2.0
@@ -265,6 +267,32 @@ def without_rules(ink: np.ndarray, gray: np.ndarray, box: tuple[int, int, int, i
     return out
 
 
+def without_neighbours(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The ink without the pieces that lie mostly outside the box (x0, y0, x1, y1): a
+    neighbour's, reaching into it.
+
+    Slanted handwriting leans each digit over the next, so their boxes overlap: the foot of an
+    italic 1 reached under the 8 after it, and the 8's loop into the 1's box, which then read
+    as a 6. A piece with less than NEIGHBOUR_INSIDE of its ink inside the box is taken out;
+    the piece with the most ink inside never is (a digit joined to what it touches).
+    """
+    x0, y0, x1, y1 = box
+    count, labels = cv2.connectedComponents((ink > 0).astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return ink
+    total = np.bincount(labels.ravel(), minlength=count)
+    inside = np.bincount(labels[y0:y1, x0:x1].ravel(), minlength=count)
+    inside[0] = 0
+    neighbour = inside < NEIGHBOUR_INSIDE * total
+    neighbour[0] = False
+    neighbour[int(inside.argmax())] = False
+    if not neighbour.any():
+        return ink
+    ink = ink.copy()
+    ink[neighbour[labels]] = 0
+    return ink
+
+
 def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A dark-on-light grayscale crop (uint8, HxW) as a 28x28 uint8 MNIST-style digit.
 
@@ -279,6 +307,7 @@ def to_mnist(gray: np.ndarray, ink_box: tuple[int, int, int, int] | None = None)
     if ink_box is not None:
         x0, y0, x1, y1 = (round(v * scale) for v in ink_box) if scale < 1 else ink_box
         ink = without_rules(ink, gray, (x0, y0, x1, y1))
+        ink = without_neighbours(ink, (x0, y0, x1, y1))
         ink[:y0] = 0
         ink[y1:] = 0
         ink[:, :x0] = 0
