@@ -129,6 +129,15 @@ MAX_DARK_RING = 0.25
 # above it; no digit of 14 scenes and the samples above 0.3; of 586 digits on pages under a
 # hard shadow (35-65% of the light), 2 (1s across its border). Only marks whose brightest
 # paper left and right of the box differs by EDGE_LOOK of the contrast are looked at so.
+# A 1 may be a dash of a longer straight line (a crease, a faint pencil line broken by the
+# paper's grain): such a line runs on past both its ends along its own axis. Looked for from
+# DASH_NEAR to DASH_FAR of the mark's length past each end, where DASH_INK of the places must
+# be as dark as its ink (`line_dashes`). A dashed line's gaps are a few pixels; a column of 1s
+# is written with gaps of a fifth of their height or more, a ruled line or a box's side only
+# crosses that stretch.
+DASH_NEAR = 0.05
+DASH_FAR = 0.25
+DASH_INK = 0.8
 EDGE_DIGITS = (1, 4, 7)
 EDGE_SIDES = 0.5
 EDGE_ROWS = 0.1
@@ -1341,6 +1350,46 @@ def edge_lines(gray: np.ndarray, detections: Detections) -> np.ndarray:
         differ = np.partition(np.abs(left - right), least)[least]
         edge[i] = differ > EDGE_SIDES * (high - low)
     return edge
+
+
+def line_dashes(gray: np.ndarray, detections: Detections) -> np.ndarray:
+    """Mask of the detections read as 1 that are dashes of a longer straight line: dark ink
+    (below halfway between the box's darkest and brightest) runs on past both ends of the
+    mark's ink along its axis (see DASH_NEAR)."""
+    dash = np.zeros(len(detections), bool)
+    for i in np.flatnonzero(detections.digit == 1):
+        x0, y0, x1, y1 = (int(v) for v in detections.xyxy[i])
+        box = cv2.blur(gray[y0:y1, x0:x1], (3, 3))
+        if box.size == 0:
+            continue
+        low, high, _, _ = cv2.minMaxLoc(box)
+        level = (low + high) / 2
+        ink = (box < level).astype(np.uint8)
+        m = cv2.moments(ink, binaryImage=True)
+        if m["m00"] < 3:
+            continue
+        angle = 0.5 * np.arctan2(2 * m["mu11"], m["mu20"] - m["mu02"])  # the longer axis
+        ax, ay = np.cos(angle), np.sin(angle)
+        cx, cy = m["m10"] / m["m00"], m["m01"] / m["m00"]
+        ys, xs = np.nonzero(ink)
+        along = (xs - cx) * ax + (ys - cy) * ay
+        length = along.max() - along.min()
+        # The darkest of each place and its 8 neighbours (a line drawn between pixels), in a
+        # window as far around the box as the ends are looked past.
+        pad = int(DASH_FAR * length) + 2
+        wx0, wy0 = max(0, x0 - pad), max(0, y0 - pad)
+        dark = cv2.erode(gray[wy0 : y1 + pad, wx0 : x1 + pad], np.ones((3, 3), np.uint8)) < level
+        runs_on = 0
+        for end, sign in ((along.max(), 1.0), (-along.min(), -1.0)):
+            steps = sign * np.arange(end + DASH_NEAR * length, end + DASH_FAR * length)
+            px = np.rint(x0 - wx0 + cx + steps * ax).astype(int)
+            py = np.rint(y0 - wy0 + cy + steps * ay).astype(int)
+            inside = (px >= 0) & (px < dark.shape[1]) & (py >= 0) & (py < dark.shape[0])
+            stop = len(px) if inside.all() else int(np.argmin(inside))  # the frame's edge
+            if stop >= 3:  # too short a mark, or at the frame's edge: no judging
+                runs_on += dark[py[:stop], px[:stop]].mean() >= DASH_INK
+        dash[i] = runs_on == 2
+    return dash
 
 
 def suppress_nested(detections: Detections, inside: float = 0.8) -> Detections:

@@ -443,6 +443,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
     detections = detections[~brackets(detections)]  # "(40)"
     detections = detections[~detection.edge_lines(found.gray, detections)]  # a sharpened edge
+    detections = detections[~detection.line_dashes(found.gray, detections)]  # a crease's dash
     return detection.suppress_nested(detections)
 
 
