@@ -36,7 +36,7 @@ import numpy as np
 
 from recognizer import deskew, detection, joining, offload, splitting
 from recognizer.ahead import Ahead
-from recognizer.classifier import Classifier, is_digit
+from recognizer.classifier import Classifier, h_read_as_4, is_digit
 from recognizer.core import Detections, Frame
 from recognizer.drawing import annotate
 from recognizer.grouping import brackets, group_numbers, punctuation, spelled
@@ -438,6 +438,7 @@ def recognize(found: Found, classifier: Classifier, min_confidence: float) -> De
     detections = splitting.resolve(readings, pieces, origin, min_confidence)
     detections = deskew.straighten(found.gray, detections, classifier, min_confidence)
     detections = detections[~deskew.too_wide(detections)]  # a notebook's coil read as a 0
+    detections = detections[~h_read_as_4(detections)]  # an H
     digits = is_digit(detections, min_confidence)
     detections = detections[digits & ~spelled(detections, digits)]  # the l of "apple", o of "hello"
     detections = detections[~punctuation(detections.xyxy, detections.digit)]  # "1,000"
