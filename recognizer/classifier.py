@@ -132,8 +132,9 @@ def h_read_as_4(detections: Detections) -> np.ndarray:
 
     Measured on crops: of the 103 marks' readings of 4 on 15 digit-free videos, 66 have two
     legs, of 940 right readings of 4 on the samples and fresh scenes none, of MNIST's 982 test
-    4s seen through `to_mnist` 2 (15 have them in half those rows); of 42 Hs in OpenCV's fonts,
-    upright and slanted, the 10 read as 4 all have them.
+    4s seen through `to_mnist` 2 (15 have them in half those rows). Not every H: of 42 drawn
+    in OpenCV's fonts, upright and slanted, and read as clean crops, 12 are read as 4 and 4 of
+    those stand on two legs so counted (a script H's legs curl into feet).
     """
     fours = np.flatnonzero((detections.digit == 4) & (detections.confidence < LEGS_DOUBT))
     mask = np.zeros(len(detections), bool)

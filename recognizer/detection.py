@@ -129,6 +129,10 @@ MAX_DARK_RING = 0.25
 # above it; no digit of 14 scenes and the samples above 0.3; of 586 digits on pages under a
 # hard shadow (35-65% of the light), 2 (1s across its border). Only marks whose brightest
 # paper left and right of the box differs by EDGE_LOOK of the contrast are looked at so.
+EDGE_DIGITS = (1, 4, 7)
+EDGE_SIDES = 0.5
+EDGE_ROWS = 0.1
+EDGE_LOOK = 0.25
 # A 1 may be a dash of a longer straight line (a crease, a faint pencil line broken by the
 # paper's grain): such a line runs on past both its ends along its own axis. Looked for from
 # DASH_NEAR to DASH_FAR of the mark's length past each end, where DASH_INK of the places must
@@ -138,10 +142,6 @@ MAX_DARK_RING = 0.25
 DASH_NEAR = 0.05
 DASH_FAR = 0.25
 DASH_INK = 0.8
-EDGE_DIGITS = (1, 4, 7)
-EDGE_SIDES = 0.5
-EDGE_ROWS = 0.1
-EDGE_LOOK = 0.25
 MERGE_OVERLAP = 0.6  # horizontal overlap (of the narrower box) that merges stacked pieces
 MERGE_GAP = 0.3  # vertical gap, relative to the taller piece, that still merges ...
 STACKED_GAP = 0.15  # ... or this, for pieces of alike heights (digits in rows close together)
