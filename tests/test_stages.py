@@ -2374,9 +2374,10 @@ def test_an_h_read_as_a_4_is_taken_for_a_letter(mnist, shipped_model):
     # A 4 stands on its stem alone, an H on two legs. In this digit-free scene of marks (one
     # of the 15 mark videos, 2.7 false digits a frame), italic Hs were read as 4s. Measured on
     # its first 10 frames: 10 readings of 4 of 19 readings (20 of 29 before); of MNIST's 982
-    # test 4s seen through `to_mnist`, 2 stand on two legs.
+    # test 4s written 56 px tall and seen through `to_mnist`, 2 stand on two legs.
     from recognizer.classifier import two_legs
     from recognizer.preprocessing import to_mnist
+    from tests.test_preprocessing import paste_large
 
     classifier = Classifier(shipped_model)
     spec = SceneSpec((640, 480), 10, digits=16, content="marks", rotation_deg=-12, seed=215)
@@ -2386,9 +2387,5 @@ def test_an_h_read_as_a_4_is_taken_for_a_letter(mnist, shipped_model):
         fours += int((read.digit == 4).sum())
     assert fours <= 13
 
-    def on_paper(digit):
-        ink = 230 - digit.astype(np.float32) / 255 * 195
-        return to_mnist(cv2.copyMakeBorder(ink.astype(np.uint8), 10, 10, 10, 10, 0, value=230))
-
     fours = mnist["x_test"][mnist["y_test"] == 4]
-    assert sum(two_legs(on_paper(digit)) for digit in fours) <= 4
+    assert sum(two_legs(to_mnist(paste_large(digit, 56))) for digit in fours) <= 4
